@@ -1,0 +1,73 @@
+//! The command line: clap types whose doc comments are the `--help` text.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+const AFTER_HELP: &str = "\
+Exit codes:
+  0  no crates.io token blocks
+  1  a token was found: the commit or push is blocked
+  2  usage, configuration or repository error: blocked as well (fail closed)
+
+Bypass a hook deliberately with `git commit --no-verify` or `git push --no-verify`.";
+
+/// Stops crates.io API tokens from leaving your machine through git.
+#[derive(Debug, Parser)]
+#[command(name = "cio-hook", version, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// Run as if started in DIR, like `git -C DIR`.
+    #[arg(short = 'C', global = true, value_name = "DIR")]
+    pub directory: Option<PathBuf>,
+
+    /// Allowlist to use instead of .ciokeyignore.toml at the repository root.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Report format.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// How reports are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// For people: findings, then what to do now.
+    Text,
+    /// One JSON document on standard output.
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan the lines the staged changes add (the index against HEAD): the pre-commit check.
+    ScanStaged,
+    /// Scan the commits a push makes new on the remote; reads git's pre-push lines on stdin.
+    PrePush {
+        /// The remote's name (or its URL when pushing to a URL).
+        remote: String,
+        /// The remote's URL, as git passes it; unused.
+        url: Option<String>,
+    },
+    /// Scan the commits of a revision range, such as `origin/main..HEAD`.
+    ScanRange {
+        /// A revision (all its history), `A..B` or `A...B`.
+        revspec: String,
+    },
+    /// Scan every commit reachable from any ref.
+    ScanHistory,
+    /// Install the pre-commit hook (and with --pre-push the pre-push hook) into this repository.
+    Install {
+        /// Install the pre-push hook too.
+        #[arg(long)]
+        pre_push: bool,
+        /// Keep an existing different hook and run it after cio-hook's check, instead of refusing.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Remove cio-hook's hooks from this repository, restoring hooks they had chained to.
+    Uninstall,
+}

@@ -1,0 +1,40 @@
+//! The `cio-hook` binary: parse arguments, run the command, map the outcome to an exit code.
+
+mod cli;
+mod commands;
+
+use clap::Parser;
+
+use cio_hook::redact::redact_text;
+use cio_hook::EXIT_ERROR;
+
+fn main() {
+    exit_on_panic();
+    let cli = cli::Cli::parse();
+    let bypass_hint = commands::bypass_hint(&cli.command);
+    let code = match commands::run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            let message = redact_text(format!("{err:#}").as_bytes());
+            eprintln!("cio-hook: error: {}", message.replace('\n', " "));
+            if let Some(hint) = bypass_hint {
+                eprintln!("cio-hook: {hint}");
+            }
+            EXIT_ERROR
+        }
+    };
+    std::process::exit(code);
+}
+
+/// A panic is a bug, but it must still block: report it on one line and exit with 2.
+fn exit_on_panic() {
+    std::panic::set_hook(Box::new(|info| {
+        let message = redact_text(info.to_string().as_bytes());
+        eprintln!(
+            "cio-hook: internal error (please report it): {}; blocked as a precaution \
+             (bypass deliberately with --no-verify)",
+            message.replace('\n', " ")
+        );
+        std::process::exit(EXIT_ERROR);
+    }));
+}

@@ -1,0 +1,83 @@
+//! The one place where token text turns into something printable: a redacted form that shows
+//! enough to recognise a token, and a fingerprint that identifies it without revealing it.
+//!
+//! Every renderer, error message and report field goes through these functions; nothing else in
+//! the crate formats token bytes.
+
+use sha2::{Digest, Sha256};
+
+use crate::detect::find_tokens;
+
+/// Random characters kept visible at each end of a redacted token.
+const VISIBLE_CHARS: usize = 4;
+
+/// `cio1234…wxyz`: the prefix, four characters after it, an ellipsis and the last four.
+pub fn redact_token(token: &[u8]) -> String {
+    let prefix_len = if token.starts_with(b"cio_tp_") { 7 } else { 3 };
+    let text = String::from_utf8_lossy(token);
+    if text.len() < prefix_len + 2 * VISIBLE_CHARS || !text.is_ascii() {
+        return "…".to_string();
+    }
+    let head = &text[..prefix_len + VISIBLE_CHARS];
+    let tail = &text[text.len() - VISIBLE_CHARS..];
+    format!("{head}…{tail}")
+}
+
+/// `sha256:` and the lowercase hex SHA-256 of the token text, the same hash crates.io stores.
+pub fn fingerprint(token: &[u8]) -> String {
+    let digest = Sha256::digest(token);
+    let mut text = String::with_capacity(7 + 64);
+    text.push_str("sha256:");
+    for byte in digest {
+        text.push_str(&format!("{byte:02x}"));
+    }
+    text
+}
+
+/// Arbitrary bytes (a path, a commit subject, an error) as printable text with every token in
+/// them redacted. Invalid UTF-8 is replaced, never passed through.
+pub fn redact_text(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    let mut copied_to = 0;
+    for found in find_tokens(bytes) {
+        out.push_str(&String::from_utf8_lossy(&bytes[copied_to..found.start]));
+        out.push_str(&redact_token(&bytes[found.start..found.end]));
+        copied_to = found.end;
+    }
+    out.push_str(&String::from_utf8_lossy(&bytes[copied_to..]));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token() -> String {
+        ["cio", "AbCdEfGhIjKlMnOpQrStUvWxYz012345"].concat()
+    }
+
+    #[test]
+    fn redaction_keeps_prefix_and_ends_only() {
+        assert_eq!(redact_token(token().as_bytes()), "cioAbCd…2345");
+        let trusted = ["cio_tp_", "gGK6jurSwKyl9V3Az19z7YEFQI9aoOOd"].concat();
+        assert_eq!(redact_token(trusted.as_bytes()), "cio_tp_gGK6…oOOd");
+    }
+
+    #[test]
+    fn fingerprint_is_sha256_of_the_token_text() {
+        assert_eq!(
+            fingerprint(b"hello"),
+            "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+        );
+    }
+
+    #[test]
+    fn text_with_tokens_is_redacted() {
+        let text = format!("fix: remove {} from ci.yml", token());
+        assert_eq!(
+            redact_text(text.as_bytes()),
+            "fix: remove cioAbCd…2345 from ci.yml"
+        );
+        assert_eq!(redact_text(b"caf\xe9"), "caf\u{fffd}");
+    }
+}

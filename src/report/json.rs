@@ -1,0 +1,30 @@
+//! The machine-readable report: one JSON document per scan.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use super::{Finding, Report, Scope};
+
+/// The JSON document's shape; `version` changes only when a field changes meaning.
+#[derive(Serialize)]
+struct Document<'a> {
+    version: u32,
+    scope: &'a Scope,
+    blocked: bool,
+    commits_scanned: usize,
+    findings: &'a [Finding],
+}
+
+/// Writes `report` as one JSON document and a newline.
+pub fn write_report(out: &mut dyn Write, report: &Report) -> io::Result<()> {
+    let document = Document {
+        version: 1,
+        scope: &report.scope,
+        blocked: report.blocks(),
+        commits_scanned: report.commits_scanned,
+        findings: &report.findings,
+    };
+    serde_json::to_writer_pretty(&mut *out, &document)?;
+    writeln!(out)
+}

@@ -1,0 +1,103 @@
+//! What a scan reports: findings, and how they are rendered.
+//!
+//! The library builds [`Report`] values; only the binary writes them out, through [`text`] or
+//! [`json`]. No field holds a full token: findings carry the redacted form and the fingerprint.
+
+pub mod json;
+pub mod text;
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::detect::Rule;
+use crate::source::CommitInfo;
+
+/// What a finding means for the commit or push.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Status {
+    /// A token that blocks. `expired_allow` names an allowlist entry that would have let it
+    /// through had it not expired.
+    Blocking {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        expired_allow: Option<String>,
+    },
+    /// Token-shaped but an obvious placeholder; listed, never blocking.
+    Placeholder,
+    /// Let through by an allowlist entry (`FILE:LINE`) with its reason.
+    Allowed { by: String, reason: String },
+}
+
+/// One token found in added text.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub rule: &'static Rule,
+    /// Path relative to the repository root (or a label such as `(commit message)`), printable
+    /// and with any token in it redacted.
+    pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<Arc<CommitInfo>>,
+    /// 1-based line and column (in characters) for text; `None` for binary content.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<u32>,
+    /// Byte offset in the file, for binary content.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u64>,
+    /// The token, redacted (`cio1234…wxyz`).
+    pub token: String,
+    /// `sha256:` and the hex SHA-256 of the token, for the allowlist.
+    pub fingerprint: String,
+    pub status: Status,
+}
+
+impl Finding {
+    /// Whether this finding stops the commit or push.
+    pub fn is_blocking(&self) -> bool {
+        matches!(self.status, Status::Blocking { .. })
+    }
+
+    /// `path:line:column`, or `path@offset` for binary content.
+    pub fn location(&self) -> String {
+        match (self.line, self.column, self.offset) {
+            (Some(line), Some(column), _) => format!("{}:{line}:{column}", self.path),
+            (_, _, Some(offset)) => format!("{} (byte offset {offset})", self.path),
+            _ => self.path.clone(),
+        }
+    }
+}
+
+/// What was scanned, which decides the wording of the report and its remediation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Scope {
+    /// The staged change, before a commit.
+    Staged,
+    /// The commits a push would send to `remote`.
+    Push { remote: String },
+    /// A range of commits or the whole history, for audits.
+    Commits { description: String },
+}
+
+/// The outcome of one scan.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub scope: Scope,
+    pub findings: Vec<Finding>,
+    /// How many commits were scanned (0 for the staged change).
+    pub commits_scanned: usize,
+}
+
+impl Report {
+    /// Whether any finding blocks.
+    pub fn blocks(&self) -> bool {
+        self.findings.iter().any(Finding::is_blocking)
+    }
+
+    /// The findings that block, in report order.
+    pub fn blocking(&self) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(|finding| finding.is_blocking())
+    }
+}

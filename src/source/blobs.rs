@@ -1,0 +1,144 @@
+//! From a tree-level diff to the added lines of the files that may hold a token.
+//!
+//! The tree-level diff only compares object ids. For each changed file the new blob is read once
+//! and tested with the cheap prefilter; only blobs that pass get a line diff against their old
+//! version. This keeps a small change in a huge repository, and a history scan, cheap.
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use git2::{Blob, Delta, Diff, DiffFindOptions, DiffOptions, FileMode, Oid, Patch, Repository};
+
+use super::{AddedContent, AddedLine, AddedText, CommitInfo};
+use crate::detect::may_contain_token;
+
+/// How many leading bytes git inspects for a NUL byte to call a file binary.
+const BINARY_SNIFF_LEN: usize = 8000;
+
+/// Diff options shared by every tree-level diff, matching what `git diff` shows by default.
+pub fn tree_diff_options() -> DiffOptions {
+    let mut options = DiffOptions::new();
+    options.include_typechange(true).ignore_submodules(false);
+    options
+}
+
+/// Detects renames the way `git diff` does by default, so a moved file adds no lines.
+pub fn detect_renames(diff: &mut Diff<'_>) -> Result<()> {
+    let mut find = DiffFindOptions::new();
+    find.renames(true);
+    diff.find_similar(Some(&mut find))
+        .context("detecting renames")
+}
+
+/// Calls `sink` with what `diff` adds to each file whose new content may hold a token.
+pub fn added_in_diff(
+    repo: &Repository,
+    diff: &Diff<'_>,
+    commit: Option<&Arc<CommitInfo>>,
+    sink: &mut dyn FnMut(AddedText) -> Result<()>,
+) -> Result<()> {
+    for delta in diff.deltas() {
+        if !matches!(
+            delta.status(),
+            Delta::Added | Delta::Modified | Delta::Renamed | Delta::Copied | Delta::Typechange
+        ) {
+            continue;
+        }
+        let new_file = delta.new_file();
+        let path = new_file.path_bytes().unwrap_or_default().to_vec();
+        let Some(new_blob) = find_file_blob(repo, new_file.mode(), new_file.id(), &path)? else {
+            continue;
+        };
+        if !may_contain_token(new_blob.content()) {
+            continue;
+        }
+        let old_file = delta.old_file();
+        let old_path = old_file.path_bytes().unwrap_or_default();
+        let old_blob = find_file_blob(repo, old_file.mode(), old_file.id(), old_path)?;
+        let content = added_content(old_blob.as_ref(), &new_blob)
+            .with_context(|| format!("diffing {}", String::from_utf8_lossy(&path)))?;
+        sink(AddedText {
+            path,
+            commit: commit.cloned(),
+            content,
+        })?;
+    }
+    Ok(())
+}
+
+/// The blob behind a diff side, when that side is a regular file or a symlink (whose blob is the
+/// link's target text). Gitlinks (submodules) and absent sides give `None`.
+pub fn find_file_blob<'r>(
+    repo: &'r Repository,
+    mode: FileMode,
+    id: Oid,
+    path: &[u8],
+) -> Result<Option<Blob<'r>>> {
+    if id.is_zero()
+        || !matches!(
+            mode,
+            FileMode::Blob | FileMode::BlobExecutable | FileMode::Link
+        )
+    {
+        return Ok(None);
+    }
+    find_blob(repo, id, path).map(Some)
+}
+
+/// Reads a blob, naming the file it belongs to when it cannot be read (a corrupt object, or one
+/// missing from a partial clone).
+pub fn find_blob<'r>(repo: &'r Repository, id: Oid, path: &[u8]) -> Result<Blob<'r>> {
+    repo.find_blob(id).with_context(|| {
+        format!(
+            "reading blob {id} of {} (missing or corrupt object)",
+            crate::redact::redact_text(path)
+        )
+    })
+}
+
+/// Whether git would call this content binary: a NUL byte near the start.
+pub fn is_binary(content: &[u8]) -> bool {
+    memchr::memchr(0, &content[..content.len().min(BINARY_SNIFF_LEN)]).is_some()
+}
+
+/// What `new` adds over `old`: its added lines, or for binary content, the whole blob with the
+/// old one to compare tokens against.
+pub fn added_content(old: Option<&Blob<'_>>, new: &Blob<'_>) -> Result<AddedContent> {
+    let old_content = old.map_or(&[][..], |blob| blob.content());
+    if is_binary(new.content()) || is_binary(old_content) {
+        return Ok(AddedContent::Binary {
+            bytes: new.content().to_vec(),
+            previous: vec![old_content.to_vec()],
+        });
+    }
+    Ok(AddedContent::Lines(added_lines(old, new)?))
+}
+
+/// The lines a line diff from `old` to `new` marks as added, as `git diff -U0` shows them.
+pub fn added_lines(old: Option<&Blob<'_>>, new: &Blob<'_>) -> Result<Vec<AddedLine>> {
+    let Some(old) = old else {
+        return Ok(super::all_lines(new.content()));
+    };
+    let mut options = DiffOptions::new();
+    options
+        .context_lines(0)
+        .interhunk_lines(0)
+        .force_text(true)
+        .indent_heuristic(true);
+    let patch = Patch::from_blobs(old, None, new, None, Some(&mut options))?;
+    let mut lines = Vec::new();
+    for hunk in 0..patch.num_hunks() {
+        for index in 0..patch.num_lines_in_hunk(hunk)? {
+            let line = patch.line_in_hunk(hunk, index)?;
+            if line.origin() == '+' {
+                if let Some(number) = line.new_lineno() {
+                    lines.push(AddedLine {
+                        number,
+                        bytes: line.content().to_vec(),
+                    });
+                }
+            }
+        }
+    }
+    Ok(lines)
+}

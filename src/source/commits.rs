@@ -1,0 +1,158 @@
+//! Commits: what each one adds over its parents, message included.
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use git2::{Commit, ObjectType, Oid, Repository, RevparseMode, Tree};
+
+use super::blobs::{added_in_diff, added_lines, detect_renames, find_blob, tree_diff_options};
+use super::pre_push::new_walk;
+use super::{all_lines, path_from_bytes, AddedContent, AddedText, CommitInfo, COMMIT_MESSAGE};
+use crate::detect::may_contain_token;
+use crate::redact::redact_text;
+
+/// How reports name `commit`.
+pub fn commit_info(commit: &Commit<'_>) -> CommitInfo {
+    let message = commit.message_bytes();
+    let subject = message
+        .split(|&byte| byte == b'\n')
+        .next()
+        .unwrap_or_default();
+    CommitInfo {
+        oid: commit.id().to_string(),
+        subject: redact_text(subject),
+    }
+}
+
+/// Calls `sink` with what `commit` adds: its message, and the lines it adds over its first
+/// parent (a root commit: over the empty tree). For a merge, only lines that none of its parents
+/// had count, so a clean merge adds nothing and an "evil merge" adds what it introduced.
+pub fn added_in_commit(
+    repo: &Repository,
+    commit: &Commit<'_>,
+    sink: &mut dyn FnMut(AddedText) -> Result<()>,
+) -> Result<()> {
+    let info = Arc::new(commit_info(commit));
+    let message = commit.message_bytes();
+    if may_contain_token(message) {
+        sink(AddedText {
+            path: COMMIT_MESSAGE.to_vec(),
+            commit: Some(info.clone()),
+            content: AddedContent::Lines(all_lines(message)),
+        })?;
+    }
+    let tree = commit.tree().context("reading the commit's tree")?;
+    let parent_trees = commit
+        .parents()
+        .map(|parent| parent.tree())
+        .collect::<Result<Vec<_>, _>>()
+        .context("reading a parent commit's tree")?;
+    let mut diff = repo
+        .diff_tree_to_tree(
+            parent_trees.first(),
+            Some(&tree),
+            Some(&mut tree_diff_options()),
+        )
+        .context("comparing the commit with its first parent")?;
+    detect_renames(&mut diff)?;
+    let other_parents = parent_trees.get(1..).unwrap_or_default();
+    added_in_diff(repo, &diff, Some(&info), &mut |mut added| {
+        for parent_tree in other_parents {
+            keep_only_new_since(repo, &tree, parent_tree, &mut added)?;
+        }
+        if added.is_empty() {
+            return Ok(());
+        }
+        sink(added)
+    })
+    .with_context(|| format!("scanning commit {}", info.short_oid()))
+}
+
+/// Narrows `added` (lines of a file in `tree` that are new over the first parent) to the lines
+/// that are also new over another parent's tree.
+fn keep_only_new_since(
+    repo: &Repository,
+    tree: &Tree<'_>,
+    parent_tree: &Tree<'_>,
+    added: &mut AddedText,
+) -> Result<()> {
+    let path = path_from_bytes(&added.path);
+    let blob_at = |tree: &Tree<'_>| -> Result<_> {
+        match tree.get_path(&path) {
+            Ok(entry) if entry.kind() == Some(ObjectType::Blob) => {
+                find_blob(repo, entry.id(), &added.path).map(Some)
+            }
+            _ => Ok(None),
+        }
+    };
+    let Some(new_blob) = blob_at(tree)? else {
+        return Ok(());
+    };
+    let parent_blob = blob_at(parent_tree)?;
+    match &mut added.content {
+        AddedContent::Lines(lines) => {
+            let new_over_parent = added_lines(parent_blob.as_ref(), &new_blob)?;
+            lines.retain(|line| {
+                new_over_parent
+                    .binary_search_by_key(&line.number, |other| other.number)
+                    .is_ok()
+            });
+        }
+        AddedContent::Binary { previous, .. } => {
+            if let Some(blob) = parent_blob {
+                previous.push(blob.content().to_vec());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The commits of `revspec`, parents first: `A..B` (in B, not in A), `A...B` (in either, not in
+/// both), or a single revision with all its history.
+pub fn commits_in_range(repo: &Repository, revspec: &str) -> Result<Vec<Oid>> {
+    let spec = repo
+        .revparse(revspec)
+        .with_context(|| format!("resolving {revspec:?}"))?;
+    let mut walk = new_walk(repo)?;
+    let peel = |object: Option<&git2::Object<'_>>| -> Result<Option<Oid>> {
+        object
+            .map(|object| Ok(object.peel_to_commit()?.id()))
+            .transpose()
+    };
+    let (from, to) = (peel(spec.from())?, peel(spec.to())?);
+    match (from, to) {
+        (Some(from), Some(to)) if spec.mode().contains(RevparseMode::MERGE_BASE) => {
+            walk.push(from)?;
+            walk.push(to)?;
+            if let Ok(base) = repo.merge_base(from, to) {
+                walk.hide(base)?;
+            }
+        }
+        (Some(from), Some(to)) => {
+            walk.push(to)?;
+            walk.hide(from)?;
+        }
+        (Some(single), None) | (None, Some(single)) => walk.push(single)?,
+        (None, None) => return Ok(Vec::new()),
+    }
+    collect_walk(walk)
+}
+
+/// Every commit reachable from any ref or from HEAD, parents first.
+pub fn all_commits(repo: &Repository) -> Result<Vec<Oid>> {
+    let mut walk = new_walk(repo)?;
+    for reference in repo.references().context("listing refs")? {
+        if let Ok(commit) = reference?.peel_to_commit() {
+            walk.push(commit.id())?;
+        }
+    }
+    if let Ok(head) = repo.head().and_then(|head| head.peel_to_commit()) {
+        walk.push(head.id())?;
+    }
+    collect_walk(walk)
+}
+
+fn collect_walk(walk: git2::Revwalk<'_>) -> Result<Vec<Oid>> {
+    walk.collect::<Result<Vec<_>, _>>()
+        .context("walking commits")
+}

@@ -1,0 +1,101 @@
+//! Where added text comes from: the staged change, or the commits of a push or range.
+//!
+//! Every source yields the same [`AddedText`] items, so the scanner does not care which one
+//! produced them. Sources only diff files whose new content may hold a token at all
+//! ([`crate::detect::may_contain_token`]); everything else costs one blob read.
+
+pub mod blobs;
+pub mod commits;
+pub mod pre_push;
+pub mod staged;
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+/// The commit that added some text, as reports name it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CommitInfo {
+    /// The full object id in hex.
+    pub oid: String,
+    /// The first line of the message, with any token in it redacted.
+    pub subject: String,
+}
+
+impl CommitInfo {
+    /// The abbreviated object id reports show.
+    pub fn short_oid(&self) -> &str {
+        &self.oid[..self.oid.len().min(10)]
+    }
+}
+
+/// One line that a change adds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddedLine {
+    /// 1-based line number in the new version of the file.
+    pub number: u32,
+    /// The line's bytes, line terminator included when there is one.
+    pub bytes: Vec<u8>,
+}
+
+/// What a change adds to one file (or message).
+#[derive(Debug)]
+pub enum AddedContent {
+    /// The added lines of a text file.
+    Lines(Vec<AddedLine>),
+    /// A binary file's new content and the versions it replaces: tokens found in `bytes` that
+    /// are not in any of `previous` count as added.
+    Binary {
+        bytes: Vec<u8>,
+        previous: Vec<Vec<u8>>,
+    },
+}
+
+/// Added text, with where it was added.
+#[derive(Debug)]
+pub struct AddedText {
+    /// Path relative to the repository root, as git stores it (not necessarily UTF-8), or a
+    /// label such as [`COMMIT_MESSAGE`].
+    pub path: Vec<u8>,
+    /// The commit that adds it; `None` for the staged change.
+    pub commit: Option<Arc<CommitInfo>>,
+    pub content: AddedContent,
+}
+
+impl AddedText {
+    /// Whether nothing is left to scan.
+    pub fn is_empty(&self) -> bool {
+        matches!(&self.content, AddedContent::Lines(lines) if lines.is_empty())
+    }
+}
+
+/// A git path (bytes) as a filesystem-style path for tree lookups and glob matching.
+pub fn path_from_bytes(bytes: &[u8]) -> std::borrow::Cow<'_, std::path::Path> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        std::borrow::Cow::Borrowed(std::path::Path::new(std::ffi::OsStr::from_bytes(bytes)))
+    }
+    #[cfg(not(unix))]
+    {
+        std::borrow::Cow::Owned(std::path::PathBuf::from(
+            String::from_utf8_lossy(bytes).into_owned(),
+        ))
+    }
+}
+
+/// The path reports give to text found in a commit message.
+pub const COMMIT_MESSAGE: &[u8] = b"(commit message)";
+/// The path reports give to text found in an annotated tag's message.
+pub const TAG_MESSAGE: &[u8] = b"(tag message)";
+
+/// Every line of `text` as added lines, numbered from 1: for messages and new files.
+pub fn all_lines(text: &[u8]) -> Vec<AddedLine> {
+    text.split_inclusive(|&byte| byte == b'\n')
+        .enumerate()
+        .map(|(index, line)| AddedLine {
+            number: index as u32 + 1,
+            bytes: line.to_vec(),
+        })
+        .collect()
+}
