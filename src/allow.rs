@@ -172,23 +172,25 @@ struct RawEntry {
 }
 
 impl Allowlist {
-    /// Reads the allowlist at `path`; a missing file is an empty allowlist only when `required`
-    /// is false.
-    pub fn load(path: &Path, required: bool) -> anyhow::Result<Allowlist> {
+    /// Reads the allowlist at `path`, named `shown_as` in messages and entry origins; a missing
+    /// file is an empty allowlist only when `required` is false.
+    pub fn load(path: &Path, shown_as: &Path, required: bool) -> anyhow::Result<Allowlist> {
         match std::fs::read(path) {
             Ok(bytes) => {
                 let text = String::from_utf8(bytes).map_err(|err| ConfigError {
-                    path: path.to_path_buf(),
+                    path: shown_as.to_path_buf(),
                     line: 1,
                     column: 1,
                     message: format!("not valid UTF-8 ({err})"),
                 })?;
-                Ok(Allowlist::parse(&text, path)?)
+                Ok(Allowlist::parse(&text, shown_as)?)
             }
             Err(err) if err.kind() == std::io::ErrorKind::NotFound && !required => {
                 Ok(Allowlist::default())
             }
-            Err(err) => Err(anyhow::Error::new(err).context(format!("reading {}", path.display()))),
+            Err(err) => {
+                Err(anyhow::Error::new(err).context(format!("reading {}", shown_as.display())))
+            }
         }
     }
 

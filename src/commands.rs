@@ -2,6 +2,7 @@
 //! the scan, write the report, choose the exit code.
 
 use std::io::{IsTerminal, Read, Write};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -90,8 +91,12 @@ fn open_repository() -> Result<Repository> {
 /// working tree when there is one.
 fn scanner(repo: &Repository, cli: &Cli) -> Result<Scanner> {
     let allowlist = match (&cli.config, repo.workdir()) {
-        (Some(path), _) => Allowlist::load(path, true)?,
-        (None, Some(workdir)) => Allowlist::load(&workdir.join(allow::FILE_NAME), false)?,
+        (Some(path), _) => Allowlist::load(path, path, true)?,
+        (None, Some(workdir)) => Allowlist::load(
+            &workdir.join(allow::FILE_NAME),
+            Path::new(allow::FILE_NAME),
+            false,
+        )?,
         (None, None) => Allowlist::default(),
     };
     Ok(Scanner::new(allowlist))

@@ -1,0 +1,268 @@
+//! Test support: real repositories made with the real `git` CLI in temporary directories, with
+//! the freshly built `cio-hook` first on PATH so that installed hooks run it.
+//!
+//! Tokens are generated at run time from a seed, so that no token-shaped literal is committed.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use tempfile::TempDir;
+
+const ALPHANUMERIC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/// 32 random-looking alphanumerics from a seed (a 64-bit LCG; good enough for test data).
+pub fn random_alphanumerics(seed: u64, len: usize) -> String {
+    let mut state = seed ^ 0x9E37_79B9_7F4A_7C15;
+    (0..len)
+        .map(|_| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            ALPHANUMERIC[((state >> 33) % 62) as usize] as char
+        })
+        .collect()
+}
+
+/// A well-formed crates.io API token, different for each seed.
+pub fn api_token(seed: u64) -> String {
+    format!("{}{}", "cio", random_alphanumerics(seed, 32))
+}
+
+/// A well-formed Trusted Publishing token (valid checksum), different for each seed.
+pub fn trusted_publishing_token(seed: u64) -> String {
+    let random = random_alphanumerics(seed, 31);
+    let xor = random.bytes().fold(0u8, |acc, byte| acc ^ byte);
+    let checksum = ALPHANUMERIC[usize::from(xor) % 62] as char;
+    format!("{}{random}{checksum}", "cio_tp_")
+}
+
+/// The path of the `cio-hook` binary under test.
+pub fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_cio-hook"))
+}
+
+/// The checkout's root (where install.sh and hooks/ live).
+pub fn checkout() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// PATH with the binary under test first.
+fn test_path() -> String {
+    let bin_dir = binary().parent().unwrap().to_path_buf();
+    format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
+/// A command with an environment that no outer git (a hook running `cargo test`) or user
+/// configuration leaks into.
+pub fn clean_command(program: impl AsRef<std::ffi::OsStr>, dir: &Path) -> Command {
+    let mut command = Command::new(program);
+    command.current_dir(dir).env("PATH", test_path());
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("GIT_") {
+            command.env_remove(&key);
+        }
+    }
+    command
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_AUTHOR_NAME", "Test")
+        .env("GIT_AUTHOR_EMAIL", "test@example.invalid")
+        .env("GIT_COMMITTER_NAME", "Test")
+        .env("GIT_COMMITTER_EMAIL", "test@example.invalid")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null());
+    command
+}
+
+/// Output of a finished command, for assertions.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn from_output(output: Output) -> Run {
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Both streams, for searching.
+    pub fn all(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+
+    /// Panics with the output when the exit code differs.
+    pub fn expect_code(&self, code: i32) -> &Run {
+        assert_eq!(
+            self.code, code,
+            "exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    /// Asserts that no full token appears, and returns self for chaining.
+    pub fn expect_no_full_token(&self, tokens: &[&str]) -> &Run {
+        let all = self.all();
+        for token in tokens {
+            assert!(!all.contains(token), "full token printed:\n{all}");
+        }
+        self
+    }
+
+    pub fn expect_contains(&self, needle: &str) -> &Run {
+        assert!(
+            self.all().contains(needle),
+            "{needle:?} not in:\n{}",
+            self.all()
+        );
+        self
+    }
+}
+
+/// A git repository in a temporary directory.
+pub struct Repo {
+    _dir: TempDir,
+    pub path: PathBuf,
+}
+
+impl Repo {
+    /// A new, empty repository on branch `main`.
+    pub fn new() -> Repo {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("repo");
+        std::fs::create_dir(&path).unwrap();
+        let repo = Repo { _dir: dir, path };
+        repo.git_ok(&["init", "-q", "-b", "main"]);
+        repo.git_ok(&["config", "commit.gpgsign", "false"]);
+        repo
+    }
+
+    /// A sibling directory inside the same temporary directory.
+    pub fn sibling(&self, name: &str) -> PathBuf {
+        self.path.parent().unwrap().join(name)
+    }
+
+    /// Runs git in the repository.
+    pub fn git(&self, args: &[&str]) -> Run {
+        self.git_in(&self.path, args)
+    }
+
+    /// Runs git in `dir`.
+    pub fn git_in(&self, dir: &Path, args: &[&str]) -> Run {
+        Run::from_output(clean_command("git", dir).args(args).output().unwrap())
+    }
+
+    /// Runs git and panics unless it succeeds; returns stdout.
+    pub fn git_ok(&self, args: &[&str]) -> String {
+        let run = self.git(args);
+        assert_eq!(run.code, 0, "git {args:?}:\n{}", run.all());
+        run.stdout
+    }
+
+    /// Runs git with `input` on stdin.
+    pub fn git_with_input(&self, args: &[&str], input: &str) -> Run {
+        use std::io::Write;
+        let mut child = clean_command("git", &self.path)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        Run::from_output(child.wait_with_output().unwrap())
+    }
+
+    /// Runs the binary under test in the repository.
+    pub fn cio_hook(&self, args: &[&str]) -> Run {
+        Run::from_output(
+            clean_command(binary(), &self.path)
+                .args(args)
+                .output()
+                .unwrap(),
+        )
+    }
+
+    /// Runs the binary under test with `input` on stdin.
+    pub fn cio_hook_with_input(&self, args: &[&str], input: &str) -> Run {
+        use std::io::Write;
+        let mut child = clean_command(binary(), &self.path)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        Run::from_output(child.wait_with_output().unwrap())
+    }
+
+    /// Writes a file (creating directories) in the working tree.
+    pub fn write(&self, path: &str, content: impl AsRef<[u8]>) {
+        let full = self.path.join(path);
+        std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+        std::fs::write(full, content).unwrap();
+    }
+
+    /// Installs the hooks with the project's install.sh, using the binary under test.
+    pub fn install_hooks(&self) -> Run {
+        let run = Run::from_output(
+            clean_command(checkout().join("install.sh"), &self.path)
+                .args(["--no-build", "--hooks", "."])
+                .output()
+                .unwrap(),
+        );
+        run.expect_code(0);
+        run
+    }
+
+    /// `git commit -m MESSAGE` plus `extra` arguments, through the installed hooks.
+    pub fn commit(&self, message: &str, extra: &[&str]) -> Run {
+        let mut args = vec!["commit", "-q", "-m", message];
+        args.extend_from_slice(extra);
+        self.git(&args)
+    }
+
+    /// Writes, stages and commits a file without running hooks.
+    pub fn commit_file_unchecked(&self, path: &str, content: &str, message: &str) -> String {
+        self.write(path, content);
+        self.git_ok(&["add", "--", path]);
+        self.git_ok(&["commit", "-q", "--no-verify", "-m", message]);
+        self.head()
+    }
+
+    /// The number of commits on HEAD (0 when unborn).
+    pub fn commit_count(&self) -> usize {
+        let run = self.git(&["rev-list", "--count", "HEAD"]);
+        if run.code != 0 {
+            return 0;
+        }
+        run.stdout.trim().parse().unwrap()
+    }
+
+    /// HEAD's object id.
+    pub fn head(&self) -> String {
+        self.git_ok(&["rev-parse", "HEAD"]).trim().to_string()
+    }
+}
