@@ -136,12 +136,12 @@ fn write_remediation(out: &mut dyn Write, report: &Report, example: &Finding) ->
         Scope::Push { .. } | Scope::Commits { .. } => {
             writeln!(
                 out,
-                "  1. The token is in committed history{}. Rewrite the commits that add it:\n     \
+                "  1. The token is in committed history{}.\n     Rewrite the commits that add it: \
                  the last commit: remove the token, `git add`, `git commit --amend`;\n     \
                  an older commit: `git rebase -i <commit>~1` and edit it;\n     \
                  long or shared history: `git filter-repo --replace-text <file>`.",
                 if matches!(report.scope, Scope::Push { .. }) {
-                    "; the push was stopped, so nothing was sent"
+                    "; the push was stopped, nothing was sent"
                 } else {
                     ""
                 }

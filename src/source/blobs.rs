@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use git2::{Blob, Delta, Diff, DiffFindOptions, DiffOptions, FileMode, Oid, Patch, Repository};
+use git2::{Blob, Delta, Diff, DiffOptions, FileMode, Oid, Patch, Repository};
 
 use super::{AddedContent, AddedLine, AddedText, CommitInfo};
 use crate::detect::may_contain_token;
@@ -15,19 +15,17 @@ use crate::detect::may_contain_token;
 /// How many leading bytes git inspects for a NUL byte to call a file binary.
 const BINARY_SNIFF_LEN: usize = 8000;
 
-/// Diff options shared by every tree-level diff, matching what `git diff` shows by default.
+/// Diff options shared by every tree-level diff.
+///
+/// Renames are deliberately not detected (as `git diff --no-renames`): a renamed or copied file
+/// counts as new, so a token in it is reported again rather than trusted because a similar file
+/// existed. The fingerprint allowlist follows a token wherever it moves. Similarity detection
+/// would also cost a content comparison per added file, and libgit2's heuristic differs from
+/// git's, so the two would disagree on what a change adds.
 pub fn tree_diff_options() -> DiffOptions {
     let mut options = DiffOptions::new();
     options.include_typechange(true).ignore_submodules(false);
     options
-}
-
-/// Detects renames the way `git diff` does by default, so a moved file adds no lines.
-pub fn detect_renames(diff: &mut Diff<'_>) -> Result<()> {
-    let mut find = DiffFindOptions::new();
-    find.renames(true);
-    diff.find_similar(Some(&mut find))
-        .context("detecting renames")
 }
 
 /// Calls `sink` with what `diff` adds to each file whose new content may hold a token.

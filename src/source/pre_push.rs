@@ -102,12 +102,15 @@ pub struct PushPlan {
     pub tagged_objects: Vec<Oid>,
 }
 
-/// Chooses what to scan for a push of `updates` to `remote`.
+/// Chooses what to scan for a push of `updates` to `remote`: the commits each update makes new
+/// there.
 ///
-/// For an update, the commits reachable from the local oid and not from the remote oid; when the
-/// remote oid is unknown locally (someone else pushed, or a force push), or the remote ref is
-/// new, the commits not reachable from any of the remote's remote-tracking refs
-/// (`refs/remotes/<remote>/*`).
+/// A commit is already on the remote when it is reachable from the remote ref's old oid (when the
+/// local object database has that commit) or from any of the remote's remote-tracking refs
+/// (`refs/remotes/<remote>/*`). So an update scans what lies between the old and the new oid; a
+/// force push, or an update whose old oid someone else pushed, falls back to the remote-tracking
+/// refs; a new branch or tag scans only what no remote-tracking ref reaches; a deletion scans
+/// nothing.
 pub fn plan_push(repo: &Repository, remote: &str, updates: &[RefUpdate]) -> Result<PushPlan> {
     let mut plan = PushPlan::default();
     let mut seen = HashSet::new();
@@ -130,10 +133,10 @@ pub fn plan_push(repo: &Repository, remote: &str, updates: &[RefUpdate]) -> Resu
         }
         let mut walk = new_walk(repo)?;
         walk.push(object.id())?;
-        match known_commit(repo, &update.remote_oid) {
-            Some(remote_commit) if !update.creates_remote_ref() => walk.hide(remote_commit)?,
-            _ => hide_remote_tracking_refs(repo, &mut walk, remote)?,
+        if let Some(remote_commit) = known_commit(repo, &update.remote_oid) {
+            walk.hide(remote_commit)?;
         }
+        hide_remote_tracking_refs(repo, &mut walk, remote)?;
         for oid in walk {
             let oid = oid.context("walking the commits to push")?;
             if seen.insert(oid) {

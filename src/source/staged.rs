@@ -3,7 +3,7 @@
 use anyhow::{Context, Result};
 use git2::{ErrorCode, Repository, Tree};
 
-use super::blobs::{added_in_diff, detect_renames, tree_diff_options};
+use super::blobs::{added_in_diff, tree_diff_options};
 use super::AddedText;
 
 /// Calls `sink` with what the index adds over the HEAD commit's tree. An unborn HEAD (the first
@@ -18,14 +18,13 @@ pub fn added_in_index(
 ) -> Result<()> {
     let head_tree = head_tree(repo)?;
     let index = repo.index().context("reading the index")?;
-    let mut diff = repo
+    let diff = repo
         .diff_tree_to_index(
             head_tree.as_ref(),
             Some(&index),
             Some(&mut tree_diff_options()),
         )
         .context("comparing the index with HEAD")?;
-    detect_renames(&mut diff)?;
     added_in_diff(repo, &diff, None, sink)
 }
 

@@ -266,3 +266,49 @@ impl Repo {
         self.git_ok(&["rev-parse", "HEAD"]).trim().to_string()
     }
 }
+
+/// A small seeded generator for generated repositories (deterministic per seed).
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
+    /// A number in `0..bound`.
+    pub fn below(&mut self, bound: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % bound as u64) as usize
+    }
+
+    /// True with probability `percent`/100.
+    pub fn chance(&mut self, percent: usize) -> bool {
+        self.below(100) < percent
+    }
+
+    pub fn seed(&mut self) -> u64 {
+        self.below(usize::MAX) as u64
+    }
+}
+
+/// The findings of a JSON report as `(path, line, commit oid or "")`, sorted.
+pub fn json_findings(stdout: &str) -> Vec<(String, u64, String)> {
+    let report: serde_json::Value = serde_json::from_str(stdout)
+        .unwrap_or_else(|err| panic!("not a JSON report ({err}):\n{stdout}"));
+    let mut found: Vec<(String, u64, String)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|finding| {
+            (
+                finding["path"].as_str().unwrap().to_string(),
+                finding["line"].as_u64().unwrap_or(0),
+                finding["commit"]["oid"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    found.sort();
+    found
+}
