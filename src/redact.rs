@@ -8,18 +8,29 @@ use sha2::{Digest, Sha256};
 
 use crate::detect::find_tokens;
 
-/// Random characters kept visible at each end of a redacted token.
+/// Characters kept visible at each end of a redacted secret, at most.
 const VISIBLE_CHARS: usize = 4;
 
-/// `cio1234…wxyz`: the prefix, four characters after it, an ellipsis and the last four.
-pub fn redact_token(token: &[u8]) -> String {
-    let prefix_len = if token.starts_with(b"cio_tp_") { 7 } else { 3 };
-    let text = String::from_utf8_lossy(token);
-    if text.len() < prefix_len + 2 * VISIBLE_CHARS || !text.is_ascii() {
+/// `cio1234…wxyz`: a token's prefix, four characters after it, an ellipsis and the last four.
+/// A secret of unknown format shows at most one character at each end per eight it has, so
+/// that a short one shows nothing but `…`.
+pub fn redact_token(secret: &[u8]) -> String {
+    let text = String::from_utf8_lossy(secret);
+    let chars: Vec<char> = text.chars().collect();
+    let prefix_len = if secret.starts_with(b"cio_tp_") {
+        7
+    } else if secret.starts_with(b"cio") {
+        3
+    } else {
+        0
+    }
+    .min(chars.len());
+    let visible = VISIBLE_CHARS.min((chars.len() - prefix_len) / 8);
+    if visible == 0 {
         return "…".to_string();
     }
-    let head = &text[..prefix_len + VISIBLE_CHARS];
-    let tail = &text[text.len() - VISIBLE_CHARS..];
+    let head: String = chars[..prefix_len + visible].iter().collect();
+    let tail: String = chars[chars.len() - visible..].iter().collect();
     format!("{head}…{tail}")
 }
 
@@ -61,6 +72,9 @@ mod tests {
         assert_eq!(redact_token(token().as_bytes()), "cioAbCd…2345");
         let trusted = ["cio_tp_", "gGK6jurSwKyl9V3Az19z7YEFQI9aoOOd"].concat();
         assert_eq!(redact_token(trusted.as_bytes()), "cio_tp_gGK6…oOOd");
+        assert_eq!(redact_token(b"0123456789abcdefghij"), "01…ij");
+        assert_eq!(redact_token(b"short-secret"), "s…t");
+        assert_eq!(redact_token(b"tiny"), "…");
     }
 
     #[test]

@@ -1,18 +1,18 @@
 //! The pipeline: added text from a source, tokens from the detector, verdicts from the allowlist.
 
 use std::collections::HashSet;
+use std::path::Path;
 
 use anyhow::{Context, Result};
 use git2::{Oid, Repository};
 
 use crate::allow::{Allowlist, Verdict};
-use crate::detect::find_tokens;
+use crate::detect::{find_in_credentials_file, find_in_line, Detection, FileHint};
 use crate::redact::{fingerprint, redact_text, redact_token};
 use crate::report::{Finding, Report, Scope, Status};
 use crate::source::pre_push::{plan_push, RefUpdate};
 use crate::source::{
-    all_lines, blobs, commits, path_from_bytes, staged, AddedContent, AddedText, CommitInfo,
-    TAG_MESSAGE,
+    blobs, commits, path_from_bytes, staged, AddedContent, AddedText, CommitInfo, TAG_MESSAGE,
 };
 
 /// Progress of a commit scan: commits done, commits in all, blocking findings so far.
@@ -30,84 +30,91 @@ impl Scanner {
 
     /// The findings in one piece of added text.
     pub fn findings_in(&self, added: &AddedText) -> Vec<Finding> {
-        let mut findings = Vec::new();
         let path = redact_text(&added.path);
         let fs_path = path_from_bytes(&added.path);
-        let mut push = |token: &[u8], rule, placeholder: bool, line, column, offset| {
-            let fingerprint = fingerprint(token);
-            let status = if placeholder {
-                Status::Placeholder
-            } else {
-                match self.allowlist.verdict(&fs_path, token, &fingerprint) {
-                    Verdict::Allowed(entry) => Status::Allowed {
-                        by: entry.origin.clone(),
-                        reason: entry.reason.clone(),
-                    },
-                    Verdict::Expired(entry) => Status::Blocking {
-                        expired_allow: Some(format!(
-                            "{} expired on {}",
-                            entry.origin,
-                            entry.expires.map(|day| day.to_string()).unwrap_or_default()
-                        )),
-                    },
-                    Verdict::NotListed => Status::Blocking {
-                        expired_allow: None,
-                    },
-                }
+        let hint = FileHint::for_path(&added.path);
+        let finding = |detection: Detection, line: Option<(&[u8], u32)>| {
+            let (line_number, column, offset) = match line {
+                Some((text, number)) => (
+                    Some(number),
+                    Some(char_count(&text[..detection.start]) + 1),
+                    None,
+                ),
+                None => (None, None, Some(detection.start as u64)),
             };
-            findings.push(Finding {
-                rule,
+            let fingerprint = fingerprint(&detection.secret);
+            Finding {
+                rule: detection.rule,
+                encoding: detection.encoding,
                 path: path.clone(),
                 commit: added.commit.clone(),
-                line,
+                line: line_number,
                 column,
                 offset,
-                token: redact_token(token),
+                token: redact_token(&detection.secret),
+                status: self.status(&fs_path, &detection, &fingerprint),
                 fingerprint,
-                status,
-            });
+            }
         };
+        let mut findings = Vec::new();
         match &added.content {
             AddedContent::Lines(lines) => {
                 for line in lines {
-                    for found in find_tokens(&line.bytes) {
-                        let column = char_count(&line.bytes[..found.start]) + 1;
-                        push(
-                            &line.bytes[found.start..found.end],
-                            found.rule,
-                            found.placeholder,
-                            Some(line.number),
-                            Some(column),
-                            None,
-                        );
+                    for detection in find_in_line(&line.bytes, hint) {
+                        findings.push(finding(detection, Some((&line.bytes, line.number))));
                     }
+                }
+                if let Some(file_text) = &added.file_text {
+                    let file_lines: Vec<&[u8]> = file_text.split(|&b| b == b'\n').collect();
+                    for (number, detection) in find_in_credentials_file(file_text) {
+                        let is_added = lines
+                            .binary_search_by_key(&number, |line| line.number)
+                            .is_ok();
+                        if is_added {
+                            let text = file_lines[number as usize - 1];
+                            findings.push(finding(detection, Some((text, number))));
+                        }
+                    }
+                    findings.sort_by_key(|found| (found.line, found.column));
                 }
             }
             AddedContent::Binary { bytes, previous } => {
-                let known: HashSet<&[u8]> = previous
+                let known: HashSet<Vec<u8>> = previous
                     .iter()
-                    .flat_map(|old| {
-                        find_tokens(old)
-                            .into_iter()
-                            .map(move |found| &old[found.start..found.end])
-                    })
+                    .flat_map(|old| find_in_line(old, hint))
+                    .map(|detection| detection.secret)
                     .collect();
-                for found in find_tokens(bytes) {
-                    let token = &bytes[found.start..found.end];
-                    if !known.contains(token) {
-                        push(
-                            token,
-                            found.rule,
-                            found.placeholder,
-                            None,
-                            None,
-                            Some(found.start as u64),
-                        );
+                for detection in find_in_line(bytes, hint) {
+                    if !known.contains(&detection.secret) {
+                        findings.push(finding(detection, None));
                     }
                 }
             }
         }
         findings
+    }
+
+    /// What a detection means for the commit: a placeholder, allowed, or blocking.
+    fn status(&self, path: &Path, detection: &Detection, fingerprint: &str) -> Status {
+        if detection.placeholder {
+            return Status::Placeholder;
+        }
+        match self.allowlist.verdict(path, &detection.secret, fingerprint) {
+            Verdict::Allowed(entry) => Status::Allowed {
+                by: entry.origin.clone(),
+                reason: entry.reason.clone(),
+            },
+            Verdict::Expired(entry) => Status::Blocking {
+                expired_allow: Some(format!(
+                    "{} expired on {}",
+                    entry.origin,
+                    entry.expires.map(|day| day.to_string()).unwrap_or_default()
+                )),
+            },
+            Verdict::NotListed => Status::Blocking {
+                expired_allow: None,
+            },
+        }
     }
 
     /// Scans the staged change (the index against HEAD).
@@ -171,11 +178,12 @@ impl Scanner {
                 oid: tag_id.to_string(),
                 subject: format!("tag {}", redact_text(tag.name_bytes())),
             });
-            report.findings.extend(self.findings_in(&AddedText {
-                path: TAG_MESSAGE.to_vec(),
-                commit: Some(info),
-                content: AddedContent::Lines(all_lines(tag.message_bytes().unwrap_or_default())),
-            }));
+            let message = tag.message_bytes().unwrap_or_default();
+            report.findings.extend(self.findings_in(&AddedText::message(
+                TAG_MESSAGE,
+                info,
+                message,
+            )));
         }
         for &object_id in &plan.tagged_objects {
             self.scan_tagged_object(repo, object_id, &mut report.findings)?;
@@ -201,11 +209,8 @@ impl Scanner {
         }
         let label = format!("(tagged blob {object_id})").into_bytes();
         let blob = blobs::find_blob(repo, object_id, &label)?;
-        sink(AddedText {
-            content: blobs::added_content(None, &blob)?,
-            path: label,
-            commit: None,
-        })
+        let content = blobs::added_content(None, blob.content())?;
+        sink(AddedText::new(label, None, content, blob.content()))
     }
 }
 

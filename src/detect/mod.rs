@@ -1,5 +1,173 @@
-//! Token detection: pure functions over bytes, no git and no I/O.
+//! Secret detection: pure functions over bytes, no git and no I/O.
+//!
+//! [`find_in_line`] applies every line-level rule (token shapes, token variables, base64-wrapped
+//! tokens); [`find_in_credentials_file`] applies the file-level rule for cargo credentials files.
+//! [`may_contain_secret`] is the cheap whole-blob test that decides whether a file is worth a
+//! line diff at all; every rule's evidence contains one of its literals.
 
+pub mod assignments;
+pub mod credentials;
+pub mod decode;
 pub mod rules;
 
-pub use rules::{find_tokens, may_contain_token, Confidence, Rule, TokenMatch};
+use std::sync::LazyLock;
+
+use regex::bytes::Regex;
+use serde::Serialize;
+
+pub use rules::{find_tokens, Confidence, Rule, TokenMatch};
+
+/// A literal assigned to `CARGO_REGISTRY_TOKEN` or `CARGO_REGISTRIES_<NAME>_TOKEN`.
+pub static TOKEN_VARIABLE: Rule = Rule {
+    id: "cargo-token-variable",
+    name: "literal in a cargo token variable",
+    confidence: Confidence::Medium,
+};
+
+/// A literal `token` under `[registry]` or `[registries.NAME]` in a cargo credentials file.
+pub static CREDENTIALS_FILE_TOKEN: Rule = Rule {
+    id: "cargo-credentials-token",
+    name: "token in a cargo credentials file",
+    confidence: Confidence::High,
+};
+
+/// How a secret was hidden in the scanned text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Encoding {
+    Base64,
+}
+
+/// One secret found in a line (or a binary blob).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Detection {
+    pub rule: &'static Rule,
+    /// The evidence's span in the scanned bytes: the token, the assigned value, or the base64
+    /// run that decodes to a token.
+    pub start: usize,
+    pub end: usize,
+    /// The secret itself, decoded when it was encoded.
+    pub secret: Vec<u8>,
+    /// Shaped like a secret but an obvious placeholder: listed, never blocking.
+    pub placeholder: bool,
+    pub encoding: Option<Encoding>,
+}
+
+/// What the path of the scanned file says about how to read it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FileHint {
+    /// Source code, where an unquoted value is an identifier rather than a literal.
+    pub code_file: bool,
+}
+
+impl FileHint {
+    /// The hint for a path relative to the repository root.
+    pub fn for_path(path: &[u8]) -> FileHint {
+        const CODE: &[&[u8]] = &[
+            b".rs", b".py", b".js", b".ts", b".go", b".rb", b".java", b".kt", b".c", b".cc",
+            b".cpp", b".h", b".cs", b".swift", b".php", b".scala",
+        ];
+        FileHint {
+            code_file: CODE.iter().any(|extension| path.ends_with(extension)),
+        }
+    }
+}
+
+/// Literals at least one of which every line-level rule's evidence contains: the token prefix,
+/// its three base64 forms, and the start of cargo's token variable names.
+static PREFILTER: LazyLock<Regex> = LazyLock::new(|| {
+    let mut literals = vec!["cio".to_string(), "CARGO_REGISTR".to_string()];
+    literals.extend(
+        decode::BASE64_PREFIX_FORMS
+            .iter()
+            .map(|form| form.to_string()),
+    );
+    Regex::new(&format!("(?-u){}", literals.join("|"))).unwrap()
+});
+
+/// Whether a file at `path` with this content may hold a secret; when false, no rule can match
+/// anything in it, so it need not be diffed or split into lines.
+pub fn may_contain_secret(path: &[u8], content: &[u8]) -> bool {
+    if credentials::is_credentials_path(path) {
+        return memchr::memmem::find(content, b"token").is_some();
+    }
+    if let Some(text) = decode::decode_utf16(content) {
+        return PREFILTER.is_match(text.as_bytes());
+    }
+    PREFILTER.is_match(content)
+}
+
+/// Every secret the line-level rules find in `line`.
+///
+/// A `cio…` token inside a token variable's value is reported once, as the token.
+pub fn find_in_line(line: &[u8], hint: FileHint) -> Vec<Detection> {
+    if !PREFILTER.is_match(line) {
+        return Vec::new();
+    }
+    let mut found: Vec<Detection> = find_tokens(line)
+        .into_iter()
+        .map(|token| Detection {
+            rule: token.rule,
+            start: token.start,
+            end: token.end,
+            secret: line[token.start..token.end].to_vec(),
+            placeholder: token.placeholder,
+            encoding: None,
+        })
+        .collect();
+    for assignment in assignments::find_assignments(line, hint.code_file) {
+        let overlaps_token = found
+            .iter()
+            .any(|token| token.start < assignment.value_end && assignment.value_start < token.end);
+        if !overlaps_token {
+            let value = &line[assignment.value_start..assignment.value_end];
+            found.push(Detection {
+                rule: &TOKEN_VARIABLE,
+                start: assignment.value_start,
+                end: assignment.value_end,
+                secret: value.to_vec(),
+                placeholder: rules::is_placeholder_value(value),
+                encoding: None,
+            });
+        }
+    }
+    for decoded in decode::find_base64_tokens(line) {
+        found.push(Detection {
+            rule: decoded.rule,
+            start: decoded.start,
+            end: decoded.end,
+            secret: decoded.token,
+            placeholder: decoded.placeholder,
+            encoding: Some(Encoding::Base64),
+        });
+    }
+    found.sort_by_key(|detection| detection.start);
+    found
+}
+
+/// Registry tokens set in a cargo credentials file, with their 1-based line numbers. Values that
+/// are `cio…` tokens are left to [`find_in_line`], which reports them as tokens.
+pub fn find_in_credentials_file(content: &[u8]) -> Vec<(u32, Detection)> {
+    let lines: Vec<&[u8]> = content.split(|&byte| byte == b'\n').collect();
+    credentials::find_tokens_in_file(content)
+        .into_iter()
+        .filter_map(|token| {
+            let line = lines[token.line as usize - 1];
+            let value = &line[token.value_start..token.value_end];
+            if !find_tokens(value).is_empty() {
+                return None;
+            }
+            Some((
+                token.line,
+                Detection {
+                    rule: &CREDENTIALS_FILE_TOKEN,
+                    start: token.value_start,
+                    end: token.value_end,
+                    secret: value.to_vec(),
+                    placeholder: rules::is_placeholder_value(value),
+                    encoding: None,
+                },
+            ))
+        })
+        .collect()
+}

@@ -36,8 +36,10 @@ const KNOWN_PLACEHOLDER_BODIES: &[&[u8]] = &[
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Confidence {
+    /// The shape alone identifies a crates.io credential.
     High,
-    Low,
+    /// The context (a token variable) says it is a secret; its format is unknown.
+    Medium,
 }
 
 /// A detection rule: a stable id for reports and allowlists, and a human name.
@@ -140,6 +142,39 @@ pub fn trusted_publishing_checksum(random: &[u8]) -> u8 {
 /// [`PLACEHOLDER_ENTROPY_BITS`] (which covers `cioxxxx…`, `cio0000…` and short repeated patterns).
 pub fn is_placeholder(body: &[u8]) -> bool {
     KNOWN_PLACEHOLDER_BODIES.contains(&body) || shannon_entropy(body) < PLACEHOLDER_ENTROPY_BITS
+}
+
+/// Entropy (bits per character) under which a value of unknown format is a placeholder; lower
+/// than for tokens because such values are often shorter.
+const PLACEHOLDER_VALUE_ENTROPY_BITS: f64 = 2.5;
+
+/// Values shorter than this are not taken for real secrets.
+const MIN_SECRET_VALUE_LEN: usize = 8;
+
+/// Words that mark a value as a stand-in (compared case-insensitively).
+const PLACEHOLDER_WORDS: &[&str] = &[
+    "your",
+    "xxxx",
+    "changeme",
+    "change-me",
+    "placeholder",
+    "example",
+    "dummy",
+    "redacted",
+    "***",
+    "token_here",
+    "insert",
+    "replace",
+];
+
+/// Whether a value of unknown format (assigned to a token variable, or set in a credentials
+/// file) is an obvious placeholder: short, `<…>`, low in entropy, or made of a placeholder word.
+pub fn is_placeholder_value(value: &[u8]) -> bool {
+    let lower = String::from_utf8_lossy(value).to_lowercase();
+    value.len() < MIN_SECRET_VALUE_LEN
+        || (value.starts_with(b"<") && value.ends_with(b">"))
+        || shannon_entropy(value) < PLACEHOLDER_VALUE_ENTROPY_BITS
+        || PLACEHOLDER_WORDS.iter().any(|word| lower.contains(word))
 }
 
 /// Shannon entropy of `bytes` in bits per byte.

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::detect::Rule;
+use crate::detect::{Encoding, Rule};
 use crate::source::CommitInfo;
 
 /// What a finding means for the commit or push.
@@ -33,6 +33,9 @@ pub enum Status {
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
     pub rule: &'static Rule,
+    /// How the secret was hidden, when the text had to be decoded to find it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<Encoding>,
     /// Path relative to the repository root (or a label such as `(commit message)`), printable
     /// and with any token in it redacted.
     pub path: String,
@@ -59,7 +62,15 @@ impl Finding {
         matches!(self.status, Status::Blocking { .. })
     }
 
-    /// `path:line:column`, or `path@offset` for binary content.
+    /// The rule's name, with the encoding when the secret was decoded: `… (base64)`.
+    pub fn kind(&self) -> String {
+        match self.encoding {
+            Some(Encoding::Base64) => format!("{} (base64)", self.rule.name),
+            None => self.rule.name.to_string(),
+        }
+    }
+
+    /// `path:line:column`, or `path (byte offset N)` for binary content.
     pub fn location(&self) -> String {
         match (self.line, self.column, self.offset) {
             (Some(line), Some(column), _) => format!("{}:{line}:{column}", self.path),

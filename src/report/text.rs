@@ -81,9 +81,9 @@ fn count(n: usize, one: &str, many: &str) -> String {
 
 fn write_finding(out: &mut dyn Write, finding: &Finding) -> io::Result<()> {
     let label = match &finding.status {
-        Status::Blocking { .. } => finding.rule.name.to_string(),
-        Status::Placeholder => format!("placeholder {} (not a real token)", finding.rule.name),
-        Status::Allowed { .. } => format!("{} (allowed)", finding.rule.name),
+        Status::Blocking { .. } => finding.kind(),
+        Status::Placeholder => format!("placeholder, {} (not a real secret)", finding.kind()),
+        Status::Allowed { .. } => format!("{} (allowed)", finding.kind()),
     };
     if let Some(commit) = &finding.commit {
         writeln!(

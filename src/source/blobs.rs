@@ -10,7 +10,9 @@ use anyhow::{Context, Result};
 use git2::{Blob, Delta, Diff, DiffOptions, FileMode, Oid, Patch, Repository};
 
 use super::{AddedContent, AddedLine, AddedText, CommitInfo};
-use crate::detect::may_contain_token;
+use crate::detect::decode::decode_utf16;
+use crate::detect::may_contain_secret;
+use crate::redact::redact_text;
 
 /// How many leading bytes git inspects for a NUL byte to call a file binary.
 const BINARY_SNIFF_LEN: usize = 8000;
@@ -47,19 +49,20 @@ pub fn added_in_diff(
         let Some(new_blob) = find_file_blob(repo, new_file.mode(), new_file.id(), &path)? else {
             continue;
         };
-        if !may_contain_token(new_blob.content()) {
+        if !may_contain_secret(&path, new_blob.content()) {
             continue;
         }
         let old_file = delta.old_file();
         let old_path = old_file.path_bytes().unwrap_or_default();
         let old_blob = find_file_blob(repo, old_file.mode(), old_file.id(), old_path)?;
-        let content = added_content(old_blob.as_ref(), &new_blob)
-            .with_context(|| format!("diffing {}", String::from_utf8_lossy(&path)))?;
-        sink(AddedText {
+        let content = added_content(old_blob.as_ref().map(Blob::content), new_blob.content())
+            .with_context(|| format!("diffing {}", redact_text(&path)))?;
+        sink(AddedText::new(
             path,
-            commit: commit.cloned(),
+            commit.cloned(),
             content,
-        })?;
+            new_blob.content(),
+        ))?;
     }
     Ok(())
 }
@@ -89,7 +92,7 @@ pub fn find_blob<'r>(repo: &'r Repository, id: Oid, path: &[u8]) -> Result<Blob<
     repo.find_blob(id).with_context(|| {
         format!(
             "reading blob {id} of {} (missing or corrupt object)",
-            crate::redact::redact_text(path)
+            redact_text(path)
         )
     })
 }
@@ -99,23 +102,29 @@ pub fn is_binary(content: &[u8]) -> bool {
     memchr::memchr(0, &content[..content.len().min(BINARY_SNIFF_LEN)]).is_some()
 }
 
-/// What `new` adds over `old`: its added lines, or for binary content, the whole blob with the
-/// old one to compare tokens against.
-pub fn added_content(old: Option<&Blob<'_>>, new: &Blob<'_>) -> Result<AddedContent> {
-    let old_content = old.map_or(&[][..], |blob| blob.content());
-    if is_binary(new.content()) || is_binary(old_content) {
+/// What `new` adds over `old`: its added lines (UTF-16 text is decoded first), or for binary
+/// content, the whole of it with the old version to compare secrets against.
+pub fn added_content(old: Option<&[u8]>, new: &[u8]) -> Result<AddedContent> {
+    let decoded_new = decode_utf16(new);
+    let decoded_old = old.and_then(decode_utf16);
+    let new_text = decoded_new.as_ref().map_or(new, |text| text.as_bytes());
+    let old_text = match (&decoded_old, old) {
+        (Some(text), _) => Some(text.as_bytes()),
+        (None, old) => old,
+    };
+    if decoded_new.is_none() && (is_binary(new) || old_text.is_some_and(is_binary)) {
         return Ok(AddedContent::Binary {
-            bytes: new.content().to_vec(),
-            previous: vec![old_content.to_vec()],
+            bytes: new.to_vec(),
+            previous: old.map(<[u8]>::to_vec).into_iter().collect(),
         });
     }
-    Ok(AddedContent::Lines(added_lines(old, new)?))
+    Ok(AddedContent::Lines(added_lines(old_text, new_text)?))
 }
 
 /// The lines a line diff from `old` to `new` marks as added, as `git diff -U0` shows them.
-pub fn added_lines(old: Option<&Blob<'_>>, new: &Blob<'_>) -> Result<Vec<AddedLine>> {
+pub fn added_lines(old: Option<&[u8]>, new: &[u8]) -> Result<Vec<AddedLine>> {
     let Some(old) = old else {
-        return Ok(super::all_lines(new.content()));
+        return Ok(super::all_lines(new));
     };
     let mut options = DiffOptions::new();
     options
@@ -123,7 +132,7 @@ pub fn added_lines(old: Option<&Blob<'_>>, new: &Blob<'_>) -> Result<Vec<AddedLi
         .interhunk_lines(0)
         .force_text(true)
         .indent_heuristic(true);
-    let patch = Patch::from_blobs(old, None, new, None, Some(&mut options))?;
+    let patch = Patch::from_buffers(old, None, new, None, Some(&mut options))?;
     let mut lines = Vec::new();
     for hunk in 0..patch.num_hunks() {
         for index in 0..patch.num_lines_in_hunk(hunk)? {

@@ -7,8 +7,8 @@ use git2::{Commit, ObjectType, Oid, Repository, RevparseMode, Tree};
 
 use super::blobs::{added_in_diff, added_lines, find_blob, tree_diff_options};
 use super::pre_push::new_walk;
-use super::{all_lines, path_from_bytes, AddedContent, AddedText, CommitInfo, COMMIT_MESSAGE};
-use crate::detect::may_contain_token;
+use super::{path_from_bytes, AddedContent, AddedText, CommitInfo, COMMIT_MESSAGE};
+use crate::detect::may_contain_secret;
 use crate::redact::redact_text;
 
 /// How reports name `commit`.
@@ -34,12 +34,8 @@ pub fn added_in_commit(
 ) -> Result<()> {
     let info = Arc::new(commit_info(commit));
     let message = commit.message_bytes();
-    if may_contain_token(message) {
-        sink(AddedText {
-            path: COMMIT_MESSAGE.to_vec(),
-            commit: Some(info.clone()),
-            content: AddedContent::Lines(all_lines(message)),
-        })?;
+    if may_contain_secret(COMMIT_MESSAGE, message) {
+        sink(AddedText::message(COMMIT_MESSAGE, info.clone(), message))?;
     }
     let tree = commit.tree().context("reading the commit's tree")?;
     let parent_trees = commit
@@ -90,7 +86,10 @@ fn keep_only_new_since(
     let parent_blob = blob_at(parent_tree)?;
     match &mut added.content {
         AddedContent::Lines(lines) => {
-            let new_over_parent = added_lines(parent_blob.as_ref(), &new_blob)?;
+            let new_over_parent = added_lines(
+                parent_blob.as_ref().map(|blob| blob.content()),
+                new_blob.content(),
+            )?;
             lines.retain(|line| {
                 new_over_parent
                     .binary_search_by_key(&line.number, |other| other.number)

@@ -13,6 +13,8 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use crate::detect::credentials::is_credentials_path;
+
 /// The commit that added some text, as reports name it.
 #[derive(Debug, Clone, Serialize)]
 pub struct CommitInfo {
@@ -60,9 +62,38 @@ pub struct AddedText {
     /// The commit that adds it; `None` for the staged change.
     pub commit: Option<Arc<CommitInfo>>,
     pub content: AddedContent,
+    /// The whole new file, kept only for files whose rules need context beyond the added lines
+    /// (cargo credentials files, where a header may sit on an unchanged line).
+    pub file_text: Option<Vec<u8>>,
 }
 
 impl AddedText {
+    /// Added text of the file at `path` whose new content is `new_content`.
+    pub fn new(
+        path: Vec<u8>,
+        commit: Option<Arc<CommitInfo>>,
+        content: AddedContent,
+        new_content: &[u8],
+    ) -> AddedText {
+        let file_text = is_credentials_path(&path).then(|| new_content.to_vec());
+        AddedText {
+            path,
+            commit,
+            content,
+            file_text,
+        }
+    }
+
+    /// Added text that is a message (commit or tag), every line of it new.
+    pub fn message(label: &[u8], commit: Arc<CommitInfo>, message: &[u8]) -> AddedText {
+        AddedText {
+            path: label.to_vec(),
+            commit: Some(commit),
+            content: AddedContent::Lines(all_lines(message)),
+            file_text: None,
+        }
+    }
+
     /// Whether nothing is left to scan.
     pub fn is_empty(&self) -> bool {
         matches!(&self.content, AddedContent::Lines(lines) if lines.is_empty())

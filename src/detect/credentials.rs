@@ -1,0 +1,148 @@
+//! Cargo credentials files (`credentials.toml`, or the older extension-less `credentials`):
+//! a literal `token` under `[registry]` or `[registries.NAME]` is a secret whatever its format,
+//! which also covers alternative registries whose token shape is unknown.
+//!
+//! The section a line belongs to may be set by a header the change did not touch, so this rule
+//! reads the whole new file and the caller keeps the matches on added lines.
+
+/// Whether `path` (relative, `/`-separated) names a cargo credentials file.
+pub fn is_credentials_path(path: &[u8]) -> bool {
+    let name = path.rsplit(|&byte| byte == b'/').next().unwrap_or(path);
+    name == b"credentials" || name == b"credentials.toml"
+}
+
+/// A token literal in a credentials file: 1-based line number and the value's span in that line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialsToken {
+    pub line: u32,
+    pub value_start: usize,
+    pub value_end: usize,
+}
+
+/// Where the lines of a credentials file are, as TOML tables go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Table {
+    /// The top level, where dotted keys such as `registry.token` may appear.
+    Root,
+    /// `[registry]` or `[registries.NAME]`.
+    Registry,
+    /// Any other table.
+    Other,
+}
+
+/// Every `token = "literal"` that sets a registry token in `content`.
+pub fn find_tokens_in_file(content: &[u8]) -> Vec<CredentialsToken> {
+    let mut table = Table::Root;
+    let mut found = Vec::new();
+    for (index, line) in content.split(|&byte| byte == b'\n').enumerate() {
+        let trimmed = line.trim_ascii();
+        if trimmed.starts_with(b"[") {
+            table = table_of(trimmed);
+            continue;
+        }
+        let Some(equals) = memchr::memchr(b'=', line) else {
+            continue;
+        };
+        let key: Vec<u8> = line[..equals]
+            .iter()
+            .filter(|&&byte| !byte.is_ascii_whitespace() && byte != b'"' && byte != b'\'')
+            .copied()
+            .collect();
+        let sets_token = match table {
+            Table::Registry => key == b"token",
+            Table::Root => {
+                key == b"registry.token"
+                    || (key.starts_with(b"registries.") && key.ends_with(b".token"))
+            }
+            Table::Other => false,
+        };
+        if !sets_token {
+            continue;
+        }
+        if let Some((value_start, value_end)) = string_value(line, equals + 1) {
+            found.push(CredentialsToken {
+                line: index as u32 + 1,
+                value_start,
+                value_end,
+            });
+        }
+    }
+    found
+}
+
+fn table_of(header: &[u8]) -> Table {
+    let name: Vec<u8> = header
+        .iter()
+        .filter(|&&byte| !b"[] \t\"'".contains(&byte))
+        .copied()
+        .collect();
+    let name = name.split(|&byte| byte == b'#').next().unwrap_or_default();
+    if name == b"registry" || (name.starts_with(b"registries.") && name.len() > 11) {
+        Table::Registry
+    } else {
+        Table::Other
+    }
+}
+
+/// The span of a non-empty quoted string value starting after `index`.
+fn string_value(line: &[u8], index: usize) -> Option<(usize, usize)> {
+    let offset = line[index..]
+        .iter()
+        .position(|byte| !byte.is_ascii_whitespace())?;
+    let quote_at = index + offset;
+    let quote = line[quote_at];
+    if quote != b'"' && quote != b'\'' {
+        return None;
+    }
+    let start = quote_at + 1;
+    let length = memchr::memchr(quote, &line[start..])?;
+    (length > 0).then_some((start, start + length))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_credentials_files() {
+        assert!(is_credentials_path(b".cargo/credentials.toml"));
+        assert!(is_credentials_path(b"credentials"));
+        assert!(!is_credentials_path(b"docs/credentials.md"));
+        assert!(!is_credentials_path(b"my-credentials"));
+    }
+
+    #[test]
+    fn finds_registry_tokens_only() {
+        let file = "\
+[registry]
+token = \"secret-one\"
+
+[registries.internal]
+token = 'secret-two'
+index = \"sparse+https://example.com/\"
+
+[registries.\"quoted\"]  # comment
+\"token\" = \"secret-three\"
+
+[other]
+token = \"not-a-registry\"
+
+[registry]
+token = \"\"
+";
+        let found = find_tokens_in_file(file.as_bytes());
+        let lines: Vec<u32> = found.iter().map(|token| token.line).collect();
+        assert_eq!(lines, vec![2, 5, 9]);
+        let line = file.lines().nth(1).unwrap();
+        assert_eq!(
+            &line[found[0].value_start..found[0].value_end],
+            "secret-one"
+        );
+    }
+
+    #[test]
+    fn finds_dotted_keys_at_the_top_level() {
+        let file = "registry.token = \"a-secret\"\nregistries.x.token = \"b-secret\"\n";
+        assert_eq!(find_tokens_in_file(file.as_bytes()).len(), 2);
+    }
+}
