@@ -59,6 +59,11 @@ pub enum Command {
     },
     /// Scan every commit reachable from any ref.
     ScanHistory,
+    /// Scan files and directories on disk (respecting .gitignore), or `-` for standard input.
+    ScanPath {
+        /// Files, directories, or `-`; the current directory when none is given.
+        paths: Vec<PathBuf>,
+    },
     /// Install the pre-commit hook (and with --pre-push the pre-push hook) into this repository.
     Install {
         /// Install the pre-push hook too.

@@ -2,7 +2,7 @@
 //! the scan, write the report, choose the exit code.
 
 use std::io::{IsTerminal, Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -38,35 +38,51 @@ pub fn run(cli: Cli) -> Result<i32> {
             .with_context(|| format!("cannot change to {}", dir.display()))?;
     }
     colored::control::set_override(use_colour(cli.format));
+    if let Command::ScanPath { paths } = &cli.command {
+        let paths = if paths.is_empty() {
+            vec![PathBuf::from(".")]
+        } else {
+            paths.clone()
+        };
+        let repo = Repository::open_from_env().ok();
+        let report = scanner(repo.as_ref(), &cli)?.scan_paths(&paths)?;
+        return finish(&report, cli.format);
+    }
     let repo = open_repository()?;
     let report = match cli.command {
-        Command::ScanStaged => scanner(&repo, &cli)?.scan_staged(&repo)?,
+        Command::ScanStaged => scanner(Some(&repo), &cli)?.scan_staged(&repo)?,
         Command::PrePush { ref remote, .. } => {
             let mut input = Vec::new();
             std::io::stdin()
                 .read_to_end(&mut input)
                 .context("reading git's pre-push lines from standard input")?;
             let updates = pre_push::parse_updates(&input)?;
-            scanner(&repo, &cli)?.scan_push(&repo, remote, &updates, &mut progress())?
+            scanner(Some(&repo), &cli)?.scan_push(&repo, remote, &updates, &mut progress())?
         }
         Command::ScanRange { ref revspec } => {
             let commit_ids = commits::commits_in_range(&repo, revspec)?;
             let scope = Scope::Commits {
                 description: revspec.clone(),
             };
-            scanner(&repo, &cli)?.scan_commits(&repo, &commit_ids, scope, &mut progress())?
+            scanner(Some(&repo), &cli)?.scan_commits(&repo, &commit_ids, scope, &mut progress())?
         }
         Command::ScanHistory => {
             let commit_ids = commits::all_commits(&repo)?;
             let scope = Scope::Commits {
                 description: "all refs".to_string(),
             };
-            scanner(&repo, &cli)?.scan_commits(&repo, &commit_ids, scope, &mut progress())?
+            scanner(Some(&repo), &cli)?.scan_commits(&repo, &commit_ids, scope, &mut progress())?
         }
         Command::Install { pre_push, force } => return install_hooks(&repo, pre_push, force),
         Command::Uninstall => return uninstall_hooks(&repo),
+        Command::ScanPath { .. } => unreachable!("handled above, without a repository"),
     };
-    write_report(&report, cli.format)?;
+    finish(&report, cli.format)
+}
+
+/// Writes the report and picks the exit code.
+fn finish(report: &Report, format: Format) -> Result<i32> {
+    write_report(report, format)?;
     Ok(if report.blocks() {
         EXIT_FOUND
     } else {
@@ -88,15 +104,15 @@ fn open_repository() -> Result<Repository> {
 }
 
 /// The scanner with the allowlist from `--config`, or `.ciokeyignore.toml` at the root of the
-/// working tree when there is one.
-fn scanner(repo: &Repository, cli: &Cli) -> Result<Scanner> {
-    let allowlist = match (&cli.config, repo.workdir()) {
+/// working tree (outside a repository: in the current directory) when there is one.
+fn scanner(repo: Option<&Repository>, cli: &Cli) -> Result<Scanner> {
+    let default_path = match repo {
+        Some(repo) => repo.workdir().map(|workdir| workdir.join(allow::FILE_NAME)),
+        None => Some(PathBuf::from(allow::FILE_NAME)),
+    };
+    let allowlist = match (&cli.config, default_path) {
         (Some(path), _) => Allowlist::load(path, path, true)?,
-        (None, Some(workdir)) => Allowlist::load(
-            &workdir.join(allow::FILE_NAME),
-            Path::new(allow::FILE_NAME),
-            false,
-        )?,
+        (None, Some(path)) => Allowlist::load(&path, Path::new(allow::FILE_NAME), false)?,
         (None, None) => Allowlist::default(),
     };
     Ok(Scanner::new(allowlist))
@@ -109,6 +125,11 @@ fn write_report(report: &Report, format: Format) -> Result<()> {
         Format::Json => report::json::write_report(&mut out, report),
     }
     .and_then(|()| out.flush())
+    .or_else(|err| match err.kind() {
+        // A reader that stopped early (`| head`) has seen what it wanted.
+        std::io::ErrorKind::BrokenPipe => Ok(()),
+        _ => Err(err),
+    })
     .context("writing the report")
 }
 

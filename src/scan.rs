@@ -1,7 +1,7 @@
 //! The pipeline: added text from a source, tokens from the detector, verdicts from the allowlist.
 
 use std::collections::HashSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use git2::{Oid, Repository};
@@ -12,7 +12,8 @@ use crate::redact::{fingerprint, redact_text, redact_token};
 use crate::report::{Finding, Report, Scope, Status};
 use crate::source::pre_push::{plan_push, RefUpdate};
 use crate::source::{
-    blobs, commits, path_from_bytes, staged, AddedContent, AddedText, CommitInfo, TAG_MESSAGE,
+    blobs, commits, files, path_from_bytes, staged, AddedContent, AddedText, CommitInfo,
+    TAG_MESSAGE,
 };
 
 /// Progress of a commit scan: commits done, commits in all, blocking findings so far.
@@ -126,6 +127,20 @@ impl Scanner {
         })?;
         Ok(Report {
             scope: Scope::Staged,
+            findings,
+            commits_scanned: 0,
+        })
+    }
+
+    /// Scans files and directories on disk (`-` for standard input), all of their content.
+    pub fn scan_paths(&self, paths: &[PathBuf]) -> Result<Report> {
+        let mut findings = Vec::new();
+        files::added_in_paths(paths, &mut |added| {
+            findings.extend(self.findings_in(&added));
+            Ok(())
+        })?;
+        Ok(Report {
+            scope: Scope::Files,
             findings,
             commits_scanned: 0,
         })

@@ -113,7 +113,7 @@ fn value_after(
 
 /// `$X`, `${X}`, `${{ secrets.X }}`, `%X%`, `{{ template }}`, YAML block scalars and anchors:
 /// values that point at a secret rather than hold one.
-fn is_reference(value: &[u8]) -> bool {
+pub fn is_reference(value: &[u8]) -> bool {
     matches!(value.first(), Some(b'$' | b'|' | b'>' | b'*' | b'&' | b'!'))
         || value.starts_with(b"{{")
         || value.starts_with(b"<%")

@@ -84,7 +84,8 @@ fn table_of(header: &[u8]) -> Table {
     }
 }
 
-/// The span of a non-empty quoted string value starting after `index`.
+/// The span of a quoted string value starting after `index`, when it is a literal: not empty and
+/// not a reference such as `{{ crates_token }}` or `${TOKEN}` in a templated file.
 fn string_value(line: &[u8], index: usize) -> Option<(usize, usize)> {
     let offset = line[index..]
         .iter()
@@ -96,7 +97,9 @@ fn string_value(line: &[u8], index: usize) -> Option<(usize, usize)> {
     }
     let start = quote_at + 1;
     let length = memchr::memchr(quote, &line[start..])?;
-    (length > 0).then_some((start, start + length))
+    let value = &line[start..start + length];
+    let is_literal = !value.is_empty() && !super::assignments::is_reference(value);
+    is_literal.then_some((start, start + length))
 }
 
 #[cfg(test)]
@@ -129,6 +132,9 @@ token = \"not-a-registry\"
 
 [registry]
 token = \"\"
+
+[registries.templated]
+token = \"{{ vault_crates_token }}\"
 ";
         let found = find_tokens_in_file(file.as_bytes());
         let lines: Vec<u32> = found.iter().map(|token| token.line).collect();

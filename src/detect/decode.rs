@@ -7,8 +7,9 @@ use super::rules::find_tokens;
 /// `jaW`. The neighbouring characters depend on the surrounding bytes.
 pub const BASE64_PREFIX_FORMS: [&str; 3] = ["Y2lv", "Npb", "jaW"];
 
-/// The shortest base64 run that can hold an API token (35 bytes need 48 characters).
-const MIN_BASE64_RUN: usize = 48;
+/// The shortest base64 run that can hold an API token (35 bytes need 47 characters, padding
+/// aside).
+const MIN_BASE64_RUN: usize = 47;
 
 /// A token found by decoding a base64 run: `start..end` is the run in the scanned bytes, and
 /// `token` the decoded token.

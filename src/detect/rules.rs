@@ -204,7 +204,7 @@ fn is_boundary_before(haystack: &[u8], index: usize) -> bool {
     }
     let last = haystack[index - 1];
     if last.is_ascii() {
-        return !last.is_ascii_alphanumeric();
+        return !last.is_ascii_alphanumeric() || ends_with_escape(&haystack[..index]);
     }
     // Walk back over at most three continuation bytes to the start of the character.
     let mut char_start = index - 1;
@@ -230,6 +230,28 @@ fn is_boundary_after(haystack: &[u8], index: usize) -> bool {
     };
     let end = (index + width).min(haystack.len());
     !is_word_char(&haystack[index..end])
+}
+
+/// Whether `text` ends with a backslash escape (`\n`, `\t`, `\x22`, `\u0022`…): in JSON, source
+/// code and logs the letters or digits of an escape are not part of the word that follows.
+fn ends_with_escape(text: &[u8]) -> bool {
+    let ends_with_hex_escape = |marker: u8, digits: usize| {
+        text.len() > digits + 1
+            && text[text.len() - digits - 2] == b'\\'
+            && text[text.len() - digits - 1] == marker
+            && text[text.len() - digits..]
+                .iter()
+                .all(u8::is_ascii_hexdigit)
+    };
+    matches!(
+        text,
+        [
+            ..,
+            b'\\',
+            b'n' | b't' | b'r' | b'f' | b'v' | b'b' | b'a' | b'e' | b'0'
+        ]
+    ) || ends_with_hex_escape(b'x', 2)
+        || ends_with_hex_escape(b'u', 4)
 }
 
 fn is_continuation(byte: u8) -> bool {
@@ -294,6 +316,9 @@ mod tests {
             ("/", "/"),
             ("'", "'"),
             ("é ", " ü"),
+            ("\\n", "\\n"),
+            ("\\u0022", "\\u0022"),
+            ("\\x3d", ""),
         ] {
             let text = format!("{before}{token}{after}");
             assert_eq!(

@@ -90,6 +90,8 @@ pub enum Scope {
     Push { remote: String },
     /// A range of commits or the whole history, for audits.
     Commits { description: String },
+    /// Files on disk or standard input.
+    Files,
 }
 
 /// The outcome of one scan.

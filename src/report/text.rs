@@ -28,7 +28,7 @@ pub fn write_report(out: &mut dyn Write, report: &Report) -> io::Result<()> {
         let what = match report.scope {
             Scope::Staged => "commit blocked",
             Scope::Push { .. } => "push blocked",
-            Scope::Commits { .. } => "tokens found",
+            Scope::Commits { .. } | Scope::Files => "secrets found",
         };
         writeln!(
             out,
@@ -72,6 +72,7 @@ fn scope_phrase(report: &Report) -> String {
             "{} ({description})",
             count(report.commits_scanned, "commit", "commits")
         ),
+        Scope::Files => "the files scanned".to_string(),
     }
 }
 
@@ -148,6 +149,14 @@ fn write_remediation(out: &mut dyn Write, report: &Report, example: &Finding) ->
             )?;
             "git push --no-verify"
         }
+        Scope::Files => {
+            writeln!(
+                out,
+                "  1. Remove the token from the file. If the file was ever shared (a CI log, a\n     \
+                 published artifact, a paste), treat the token as leaked: see step 3."
+            )?;
+            ""
+        }
     };
     writeln!(
         out,
@@ -172,6 +181,9 @@ fn write_remediation(out: &mut dyn Write, report: &Report, example: &Finding) ->
          [[allow]]\n       fingerprint = \"{}\"\n       reason = \"why this is safe\"\n",
         example.fingerprint
     )?;
+    if bypass.is_empty() {
+        return Ok(());
+    }
     writeln!(
         out,
         "  5. To go ahead anyway, deliberately: {}",

@@ -6,6 +6,7 @@
 
 pub mod blobs;
 pub mod commits;
+pub mod files;
 pub mod pre_push;
 pub mod staged;
 
@@ -14,6 +15,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::detect::credentials::is_credentials_path;
+use crate::detect::decode::decode_utf16;
 
 /// The commit that added some text, as reports name it.
 #[derive(Debug, Clone, Serialize)]
@@ -75,7 +77,10 @@ impl AddedText {
         content: AddedContent,
         new_content: &[u8],
     ) -> AddedText {
-        let file_text = is_credentials_path(&path).then(|| new_content.to_vec());
+        let file_text = is_credentials_path(&path).then(|| match decode_utf16(new_content) {
+            Some(text) => text.into_bytes(),
+            None => new_content.to_vec(),
+        });
         AddedText {
             path,
             commit,

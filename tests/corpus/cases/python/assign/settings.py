@@ -1,0 +1,1 @@
+CRATES_TOKEN = "{{api:71}}"

@@ -1,0 +1,1 @@
+env = {"CARGO_REGISTRY_TOKEN": "{{api:76}}"}

@@ -1,0 +1,1 @@
+token = os.environ.get("CARGO_REGISTRY_TOKEN", "")

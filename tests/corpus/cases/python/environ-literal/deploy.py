@@ -1,0 +1,1 @@
+os.environ["CARGO_REGISTRY_TOKEN"] = "{{alnum:72:30}}"

@@ -1,0 +1,1 @@
+os.environ["CARGO_REGISTRY_TOKEN"] = token

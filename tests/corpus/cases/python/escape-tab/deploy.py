@@ -1,0 +1,1 @@
+print("token:\t{{api:75}}")

@@ -1,0 +1,1 @@
+cmd = f"cargo login {{api:73}}"

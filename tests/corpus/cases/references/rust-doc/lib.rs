@@ -1,0 +1,1 @@
+/// Reads `CARGO_REGISTRY_TOKEN` from the environment.

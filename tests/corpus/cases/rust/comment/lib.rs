@@ -1,0 +1,2 @@
+// leaked: {{api:66}}
+fn main() {}

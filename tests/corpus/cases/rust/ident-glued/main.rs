@@ -1,0 +1,1 @@
+let x = abc{{api:68}};

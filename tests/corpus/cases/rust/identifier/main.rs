@@ -1,0 +1,1 @@
+let cio_token = ciotoken_from_env(); // cio

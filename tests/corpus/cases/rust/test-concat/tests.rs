@@ -1,0 +1,1 @@
+let token = ["cio", "abcd"].concat();

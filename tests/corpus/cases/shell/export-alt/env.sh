@@ -1,0 +1,1 @@
+export CARGO_REGISTRIES_INTERNAL_TOKEN="{{alnum:47:36}}"

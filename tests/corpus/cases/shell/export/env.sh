@@ -1,0 +1,1 @@
+export CARGO_REGISTRY_TOKEN="{{api:46}}"

@@ -1,0 +1,4 @@
+cat > ~/.cargo/credentials.toml <<EOF
+[registry]
+token = "{{api:48}}"
+EOF

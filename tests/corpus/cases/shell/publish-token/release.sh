@@ -1,0 +1,2 @@
+#!/bin/sh
+cargo publish --token {{api:44}}

@@ -1,0 +1,1 @@
+set CARGO_REGISTRY_TOKEN={{alnum:52:30}}
