@@ -62,6 +62,26 @@ impl Day {
     }
 }
 
+impl std::str::FromStr for Day {
+    type Err = String;
+
+    /// Parses `YYYY-MM-DD`.
+    fn from_str(text: &str) -> Result<Day, String> {
+        let invalid = || format!("{text:?} is not a date such as 2027-01-31");
+        let parts: Vec<&str> = text.split('-').collect();
+        let [year, month, day] = parts[..] else {
+            return Err(invalid());
+        };
+        let day = Day {
+            year: year.parse().map_err(|_| invalid())?,
+            month: month.parse().map_err(|_| invalid())?,
+            day: day.parse().map_err(|_| invalid())?,
+        };
+        let valid = year.len() == 4 && (1..=12).contains(&day.month) && (1..=31).contains(&day.day);
+        valid.then_some(day).ok_or_else(invalid)
+    }
+}
+
 impl fmt::Display for Day {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
@@ -277,6 +297,66 @@ impl Allowlist {
     }
 }
 
+/// Appends a `[[allow]]` entry by fingerprint to the allowlist at `path` (created when missing),
+/// keeping the file's comments and formatting. The result is parsed before it is written, so a
+/// file that would not load is never produced.
+pub fn append_fingerprint_entry(
+    path: &Path,
+    fingerprint: &str,
+    reason: &str,
+    expires: Option<Day>,
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use toml_edit::{value, ArrayOfTables, DocumentMut, Item, Table};
+
+    if parse_fingerprint(fingerprint).is_none() {
+        anyhow::bail!(
+            "{} is not a fingerprint: pass the \"sha256:…\" value a report prints, never the token",
+            crate::redact::redact_text(fingerprint.as_bytes())
+        );
+    }
+    if reason.trim().is_empty() {
+        anyhow::bail!("an allowlist entry needs a reason: --reason \"why this is safe\"");
+    }
+    let existing = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(err) => return Err(err).with_context(|| format!("reading {}", path.display())),
+    };
+    Allowlist::parse(&existing, path)?;
+    // The entry is rendered on its own and appended as text, so every byte already in the file
+    // (comments, order, spacing) stays as it was.
+    let mut entry = Table::new();
+    entry["fingerprint"] = value(fingerprint.to_ascii_lowercase());
+    entry["reason"] = value(reason.trim());
+    if let Some(day) = expires {
+        let date = toml_edit::Date {
+            year: day.year,
+            month: day.month,
+            day: day.day,
+        };
+        entry["expires"] = value(toml_edit::Datetime {
+            date: Some(date),
+            time: None,
+            offset: None,
+        });
+    }
+    let mut snippet = DocumentMut::new();
+    let mut entries = ArrayOfTables::new();
+    entries.push(entry);
+    snippet.insert("allow", Item::ArrayOfTables(entries));
+    let mut text = existing;
+    if !text.is_empty() {
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push('\n');
+    }
+    text.push_str(&snippet.to_string());
+    Allowlist::parse(&text, path)?;
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+}
+
 fn parse_fingerprint(text: &str) -> Option<Selector> {
     let hex = text.strip_prefix("sha256:")?;
     let well_formed = hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit());
@@ -382,6 +462,26 @@ mod tests {
             list.verdict(Path::new("a"), b"", ""),
             Verdict::Expired(_)
         ));
+    }
+
+    #[test]
+    fn appended_entries_keep_comments_and_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        std::fs::write(
+            &path,
+            "# team policy: fixtures only\n\n[[allow]]\npath = \"a\"\nreason = \"r\"\n",
+        )
+        .unwrap();
+        let expires = "2030-02-01".parse().unwrap();
+        append_fingerprint_entry(&path, FINGERPRINT, "fixture", Some(expires)).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("# team policy: fixtures only\n"), "{text}");
+        assert!(text.contains("expires = 2030-02-01"), "{text}");
+        assert_eq!(Allowlist::parse(&text, &path).unwrap().entries.len(), 2);
+        assert!(append_fingerprint_entry(&path, FINGERPRINT, " ", None).is_err());
+        assert!(append_fingerprint_entry(&path, "cio123", "r", None).is_err());
+        assert!("2030-13-01".parse::<Day>().is_err());
     }
 
     #[test]

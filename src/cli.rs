@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use cio_hook::allow::Day;
+
 const AFTER_HELP: &str = "\
 Exit codes:
   0  no crates.io token blocks
@@ -39,6 +41,8 @@ pub enum Format {
     Text,
     /// One JSON document on standard output.
     Json,
+    /// SARIF 2.1.0 (GitHub code scanning and other SARIF consumers).
+    Sarif,
 }
 
 #[derive(Debug, Subcommand)]
@@ -46,9 +50,10 @@ pub enum Command {
     /// Scan the lines the staged changes add (the index against HEAD): the pre-commit check.
     ScanStaged,
     /// Scan the commits a push makes new on the remote; reads git's pre-push lines on stdin.
+    /// Without REMOTE (under the pre-commit framework), reads the PRE_COMMIT_* variables instead.
     PrePush {
         /// The remote's name (or its URL when pushing to a URL).
-        remote: String,
+        remote: Option<String>,
         /// The remote's URL, as git passes it; unused.
         url: Option<String>,
     },
@@ -64,6 +69,20 @@ pub enum Command {
         /// Files, directories, or `-`; the current directory when none is given.
         paths: Vec<PathBuf>,
     },
+    /// Allow a token by its fingerprint in .ciokeyignore.toml (created when missing), keeping the
+    /// file's comments and formatting.
+    Allow {
+        /// The `sha256:…` fingerprint a report printed (never the token itself).
+        fingerprint: String,
+        /// Why this token may be committed; required.
+        #[arg(long)]
+        reason: String,
+        /// The day after which the entry stops applying (YYYY-MM-DD).
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        expires: Option<Day>,
+    },
+    /// Validate .ciokeyignore.toml and list entries that expired or match nothing tracked.
+    CheckConfig,
     /// Install the pre-commit hook (and with --pre-push the pre-push hook) into this repository.
     Install {
         /// Install the pre-push hook too.

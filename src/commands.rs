@@ -52,12 +52,11 @@ pub fn run(cli: Cli) -> Result<i32> {
     let report = match cli.command {
         Command::ScanStaged => scanner(Some(&repo), &cli)?.scan_staged(&repo)?,
         Command::PrePush { ref remote, .. } => {
-            let mut input = Vec::new();
-            std::io::stdin()
-                .read_to_end(&mut input)
-                .context("reading git's pre-push lines from standard input")?;
-            let updates = pre_push::parse_updates(&input)?;
-            scanner(Some(&repo), &cli)?.scan_push(&repo, remote, &updates, &mut progress())?
+            let (remote, updates) = match remote {
+                Some(remote) => (remote.clone(), updates_from_stdin()?),
+                None => update_from_pre_commit_framework(&repo)?,
+            };
+            scanner(Some(&repo), &cli)?.scan_push(&repo, &remote, &updates, &mut progress())?
         }
         Command::ScanRange { ref revspec } => {
             let commit_ids = commits::commits_in_range(&repo, revspec)?;
@@ -73,6 +72,17 @@ pub fn run(cli: Cli) -> Result<i32> {
             };
             scanner(Some(&repo), &cli)?.scan_commits(&repo, &commit_ids, scope, &mut progress())?
         }
+        Command::Allow {
+            ref fingerprint,
+            ref reason,
+            expires,
+        } => {
+            let path = allowlist_path(&repo, &cli)?;
+            allow::append_fingerprint_entry(&path, fingerprint, reason, expires)?;
+            println!("added an entry for {fingerprint} to {}", path.display());
+            return Ok(EXIT_CLEAN);
+        }
+        Command::CheckConfig => return check_config(&repo, &cli),
         Command::Install { pre_push, force } => return install_hooks(&repo, pre_push, force),
         Command::Uninstall => return uninstall_hooks(&repo),
         Command::ScanPath { .. } => unreachable!("handled above, without a repository"),
@@ -88,6 +98,45 @@ fn finish(report: &Report, format: Format) -> Result<i32> {
     } else {
         EXIT_CLEAN
     })
+}
+
+/// git's pre-push lines, from standard input.
+fn updates_from_stdin() -> Result<Vec<pre_push::RefUpdate>> {
+    let mut input = Vec::new();
+    std::io::stdin()
+        .read_to_end(&mut input)
+        .context("reading git's pre-push lines from standard input")?;
+    Ok(pre_push::parse_updates(&input)?)
+}
+
+/// The ref update the pre-commit framework describes in `PRE_COMMIT_*` variables: it gives hooks
+/// neither git's arguments nor its standard input, and describes the first pushed ref only.
+/// `PRE_COMMIT_FROM_REF` is the commit below the new ones; without it (a push that includes a
+/// root commit) every commit not on the remote is new.
+fn update_from_pre_commit_framework(
+    repo: &Repository,
+) -> Result<(String, Vec<pre_push::RefUpdate>)> {
+    let var = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
+    let remote = var("PRE_COMMIT_REMOTE_NAME").context(
+        "pre-push needs the remote's name and git's ref lines on stdin (git passes both to hooks)",
+    )?;
+    let local_ref = var("PRE_COMMIT_LOCAL_BRANCH").unwrap_or_else(|| "HEAD".to_string());
+    let local_oid = match var("PRE_COMMIT_TO_REF") {
+        Some(oid) => oid,
+        None => repo
+            .revparse_single(&local_ref)
+            .with_context(|| format!("resolving {local_ref}"))?
+            .id()
+            .to_string(),
+    };
+    let zero = "0".repeat(local_oid.len());
+    let update = pre_push::RefUpdate {
+        local_ref,
+        local_oid,
+        remote_ref: var("PRE_COMMIT_REMOTE_BRANCH").unwrap_or_default(),
+        remote_oid: var("PRE_COMMIT_FROM_REF").unwrap_or(zero),
+    };
+    Ok((remote, vec![update]))
 }
 
 /// Opens the repository the way git's hooks expect: from the current directory, honouring
@@ -118,11 +167,60 @@ fn scanner(repo: Option<&Repository>, cli: &Cli) -> Result<Scanner> {
     Ok(Scanner::new(allowlist))
 }
 
+/// Where `allow` writes: `--config`, or `.ciokeyignore.toml` at the working tree's root.
+fn allowlist_path(repo: &Repository, cli: &Cli) -> Result<PathBuf> {
+    if let Some(path) = &cli.config {
+        return Ok(path.clone());
+    }
+    let workdir = repo
+        .workdir()
+        .context("a bare repository has no working tree for .ciokeyignore.toml; use --config")?;
+    Ok(workdir.join(allow::FILE_NAME))
+}
+
+/// Validates the allowlist (loading it fails on any mistake), then lists the entries that
+/// expired and those that let nothing in the tracked files through. Exit 1 when any is listed.
+fn check_config(repo: &Repository, cli: &Cli) -> Result<i32> {
+    let scanner = scanner(Some(repo), cli)?;
+    let findings = scanner.scan_tracked(repo)?;
+    let used: std::collections::HashSet<&str> = findings
+        .iter()
+        .filter_map(|finding| match &finding.status {
+            report::Status::Allowed { by, .. } => Some(by.as_str()),
+            _ => None,
+        })
+        .collect();
+    let entries = &scanner.allowlist().entries;
+    let today = allow::Day::today();
+    let mut to_review = 0;
+    for entry in entries {
+        let problem = if entry.is_expired(today) {
+            format!(
+                "expired on {}",
+                entry.expires.map(|day| day.to_string()).unwrap_or_default()
+            )
+        } else if !used.contains(entry.origin.as_str()) {
+            "matches nothing in the tracked files".to_string()
+        } else {
+            continue;
+        };
+        to_review += 1;
+        println!("{}: {problem} (reason: {})", entry.origin, entry.reason);
+    }
+    println!("{} entries, {} to review", entries.len(), to_review);
+    Ok(if to_review > 0 {
+        EXIT_FOUND
+    } else {
+        EXIT_CLEAN
+    })
+}
+
 fn write_report(report: &Report, format: Format) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match format {
         Format::Text => report::text::write_report(&mut out, report),
         Format::Json => report::json::write_report(&mut out, report),
+        Format::Sarif => report::sarif::write_report(&mut out, report),
     }
     .and_then(|()| out.flush())
     .or_else(|err| match err.kind() {

@@ -5,11 +5,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use git2::{Oid, Repository};
+use memchr::memmem;
 
 use crate::allow::{Allowlist, Verdict};
 use crate::detect::{find_in_credentials_file, find_in_line, Detection, FileHint};
 use crate::redact::{fingerprint, redact_text, redact_token};
-use crate::report::{Finding, Report, Scope, Status};
+use crate::report::{Finding, Report, Scope, Status, INLINE_ALLOW_MARKER};
 use crate::source::pre_push::{plan_push, RefUpdate};
 use crate::source::{
     blobs, commits, files, path_from_bytes, staged, AddedContent, AddedText, CommitInfo,
@@ -61,8 +62,13 @@ impl Scanner {
         match &added.content {
             AddedContent::Lines(lines) => {
                 for line in lines {
+                    let allowed_inline = memmem::find(&line.bytes, INLINE_ALLOW_MARKER).is_some();
                     for detection in find_in_line(&line.bytes, hint) {
-                        findings.push(finding(detection, Some((&line.bytes, line.number))));
+                        let mut found = finding(detection, Some((&line.bytes, line.number)));
+                        if allowed_inline && found.is_blocking() {
+                            found.status = Status::AllowedInline;
+                        }
+                        findings.push(found);
                     }
                 }
                 if let Some(file_text) = &added.file_text {
@@ -116,6 +122,21 @@ impl Scanner {
                 expired_allow: None,
             },
         }
+    }
+
+    /// The allowlist this scanner applies.
+    pub fn allowlist(&self) -> &Allowlist {
+        &self.allowlist
+    }
+
+    /// Scans everything the index tracks, all of it as new: for auditing the allowlist.
+    pub fn scan_tracked(&self, repo: &Repository) -> Result<Vec<Finding>> {
+        let mut findings = Vec::new();
+        staged::all_in_index(repo, &mut |added| {
+            findings.extend(self.findings_in(&added));
+            Ok(())
+        })?;
+        Ok(findings)
     }
 
     /// Scans the staged change (the index against HEAD).

@@ -4,6 +4,7 @@
 //! [`json`]. No field holds a full token: findings carry the redacted form and the fingerprint.
 
 pub mod json;
+pub mod sarif;
 pub mod text;
 
 use std::sync::Arc;
@@ -12,6 +13,9 @@ use serde::Serialize;
 
 use crate::detect::{Encoding, Rule};
 use crate::source::CommitInfo;
+
+/// Text that, anywhere on a line, lets the secrets on that line through.
+pub const INLINE_ALLOW_MARKER: &[u8] = b"cio-hook: allow";
 
 /// What a finding means for the commit or push.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -27,6 +31,8 @@ pub enum Status {
     Placeholder,
     /// Let through by an allowlist entry (`FILE:LINE`) with its reason.
     Allowed { by: String, reason: String },
+    /// Let through by the [`INLINE_ALLOW_MARKER`] on its line; listed so reviewers see it.
+    AllowedInline,
 }
 
 /// One token found in added text.

@@ -85,6 +85,9 @@ fn write_finding(out: &mut dyn Write, finding: &Finding) -> io::Result<()> {
         Status::Blocking { .. } => finding.kind(),
         Status::Placeholder => format!("placeholder, {} (not a real secret)", finding.kind()),
         Status::Allowed { .. } => format!("{} (allowed)", finding.kind()),
+        Status::AllowedInline => {
+            format!("{} (allowed inline by `cio-hook: allow`)", finding.kind())
+        }
     };
     if let Some(commit) = &finding.commit {
         writeln!(

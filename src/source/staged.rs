@@ -39,3 +39,16 @@ fn head_tree(repo: &Repository) -> Result<Option<Tree<'_>>> {
         Err(err) => Err(anyhow::Error::new(err).context("resolving HEAD")),
     }
 }
+
+/// Calls `sink` with the whole content of every file in the index, as if all of it were added:
+/// what the repository tracks, for auditing the allowlist.
+pub fn all_in_index(
+    repo: &Repository,
+    sink: &mut dyn FnMut(AddedText) -> Result<()>,
+) -> Result<()> {
+    let index = repo.index().context("reading the index")?;
+    let diff = repo
+        .diff_tree_to_index(None, Some(&index), Some(&mut tree_diff_options()))
+        .context("listing the tracked files")?;
+    added_in_diff(repo, &diff, None, sink)
+}
