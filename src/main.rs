@@ -10,7 +10,20 @@ use cio_hook::EXIT_ERROR;
 
 fn main() {
     exit_on_panic();
-    let cli = cli::Cli::parse();
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // clap echoes arguments in its messages; a token passed by mistake must not be.
+            let code = if err.use_stderr() { EXIT_ERROR } else { 0 };
+            let message = redact_text(err.render().to_string().as_bytes());
+            if err.use_stderr() {
+                eprint!("{message}");
+            } else {
+                print!("{message}");
+            }
+            std::process::exit(code);
+        }
+    };
     let bypass_hint = commands::bypass_hint(&cli.command);
     let code = match commands::run(cli) {
         Ok(code) => code,

@@ -59,6 +59,24 @@ pub fn redact_text(bytes: &[u8]) -> String {
     out
 }
 
+/// A path or label for one-line display: tokens redacted, and control characters (a newline in a
+/// file name, say) escaped so that a report line stays one line.
+pub fn display_path(bytes: &[u8]) -> String {
+    let text = redact_text(bytes);
+    if !text.chars().any(char::is_control) {
+        return text;
+    }
+    text.chars()
+        .map(|c| match c {
+            '\n' => "\\n".to_string(),
+            '\t' => "\\t".to_string(),
+            '\r' => "\\r".to_string(),
+            c if c.is_control() => format!("\\u{{{:x}}}", u32::from(c)),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,5 +111,6 @@ mod tests {
             "fix: remove cioAbCd…2345 from ci.yml"
         );
         assert_eq!(redact_text(b"caf\xe9"), "caf\u{fffd}");
+        assert_eq!(display_path(b"a\nb\x1b.txt"), "a\\nb\\u{1b}.txt");
     }
 }

@@ -8,8 +8,8 @@ use git2::{Oid, Repository};
 use memchr::memmem;
 
 use crate::allow::{Allowlist, Verdict};
-use crate::detect::{find_in_credentials_file, find_in_line, Detection, FileHint};
-use crate::redact::{fingerprint, redact_text, redact_token};
+use crate::detect::{candidate_lines, find_in_credentials_file, find_in_line, Detection, FileHint};
+use crate::redact::{display_path, fingerprint, redact_text, redact_token};
 use crate::report::{Finding, Report, Scope, Status, INLINE_ALLOW_MARKER};
 use crate::source::pre_push::{plan_push, RefUpdate};
 use crate::source::{
@@ -32,7 +32,7 @@ impl Scanner {
 
     /// The findings in one piece of added text.
     pub fn findings_in(&self, added: &AddedText) -> Vec<Finding> {
-        let path = redact_text(&added.path);
+        let path = display_path(&added.path);
         let fs_path = path_from_bytes(&added.path);
         let hint = FileHint::for_path(&added.path);
         let finding = |detection: Detection, line: Option<(&[u8], u32)>| {
@@ -58,31 +58,26 @@ impl Scanner {
                 fingerprint,
             }
         };
+        let scan_line = |number: u32, line: &[u8], findings: &mut Vec<Finding>| {
+            let allowed_inline = memmem::find(line, INLINE_ALLOW_MARKER).is_some();
+            for detection in find_in_line(line, hint) {
+                let mut found = finding(detection, Some((line, number)));
+                if allowed_inline && found.is_blocking() {
+                    found.status = Status::AllowedInline;
+                }
+                findings.push(found);
+            }
+        };
         let mut findings = Vec::new();
         match &added.content {
+            AddedContent::Text(text) => {
+                for (number, line) in candidate_lines(text) {
+                    scan_line(number, line, &mut findings);
+                }
+            }
             AddedContent::Lines(lines) => {
                 for line in lines {
-                    let allowed_inline = memmem::find(&line.bytes, INLINE_ALLOW_MARKER).is_some();
-                    for detection in find_in_line(&line.bytes, hint) {
-                        let mut found = finding(detection, Some((&line.bytes, line.number)));
-                        if allowed_inline && found.is_blocking() {
-                            found.status = Status::AllowedInline;
-                        }
-                        findings.push(found);
-                    }
-                }
-                if let Some(file_text) = &added.file_text {
-                    let file_lines: Vec<&[u8]> = file_text.split(|&b| b == b'\n').collect();
-                    for (number, detection) in find_in_credentials_file(file_text) {
-                        let is_added = lines
-                            .binary_search_by_key(&number, |line| line.number)
-                            .is_ok();
-                        if is_added {
-                            let text = file_lines[number as usize - 1];
-                            findings.push(finding(detection, Some((text, number))));
-                        }
-                    }
-                    findings.sort_by_key(|found| (found.line, found.column));
+                    scan_line(line.number, &line.bytes, &mut findings);
                 }
             }
             AddedContent::Binary { bytes, previous } => {
@@ -97,6 +92,23 @@ impl Scanner {
                     }
                 }
             }
+        }
+        if let Some(file_text) = &added.file_text {
+            let file_lines: Vec<&[u8]> = file_text.split(|&b| b == b'\n').collect();
+            for (number, detection) in find_in_credentials_file(file_text) {
+                let is_added = match &added.content {
+                    AddedContent::Lines(lines) => lines
+                        .binary_search_by_key(&number, |line| line.number)
+                        .is_ok(),
+                    AddedContent::Text(_) => true,
+                    AddedContent::Binary { .. } => false,
+                };
+                if is_added {
+                    let text = file_lines[number as usize - 1];
+                    findings.push(finding(detection, Some((text, number))));
+                }
+            }
+            findings.sort_by_key(|found| (found.line, found.column));
         }
         findings
     }

@@ -97,6 +97,24 @@ pub fn may_contain_secret(path: &[u8], content: &[u8]) -> bool {
     PREFILTER.is_match(content)
 }
 
+/// The lines of `text` in which the line-level prefilter matches, with their 1-based numbers, in
+/// order. Lines without a match are skipped; newlines are only counted between matches.
+pub fn candidate_lines(text: &[u8]) -> impl Iterator<Item = (u32, &[u8])> {
+    let mut line_number = 1u32;
+    let mut counted_to = 0;
+    let mut search_from = 0;
+    std::iter::from_fn(move || {
+        let found = PREFILTER.find_at(text, search_from)?;
+        let start = memchr::memrchr(b'\n', &text[..found.start()]).map_or(0, |index| index + 1);
+        let end = memchr::memchr(b'\n', &text[found.start()..])
+            .map_or(text.len(), |index| found.start() + index + 1);
+        line_number += memchr::memchr_iter(b'\n', &text[counted_to..start]).count() as u32;
+        counted_to = start;
+        search_from = end;
+        Some((line_number, &text[start..end]))
+    })
+}
+
 /// Every secret the line-level rules find in `line`.
 ///
 /// A `cio…` token inside a token variable's value is reported once, as the token.
@@ -170,4 +188,24 @@ pub fn find_in_credentials_file(content: &[u8]) -> Vec<(u32, Detection)> {
             ))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn candidate_lines_are_numbered_like_all_lines() {
+        let text = b"a\ncio\n\nb\nx cio y cio\nCARGO_REGISTRY_TOKEN=1\nlast cio";
+        let found: Vec<(u32, &[u8])> = candidate_lines(text).collect();
+        assert_eq!(
+            found,
+            vec![
+                (2, &b"cio\n"[..]),
+                (5, &b"x cio y cio\n"[..]),
+                (6, &b"CARGO_REGISTRY_TOKEN=1\n"[..]),
+                (7, &b"last cio"[..]),
+            ]
+        );
+    }
 }

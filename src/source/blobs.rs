@@ -118,7 +118,10 @@ pub fn added_content(old: Option<&[u8]>, new: &[u8]) -> Result<AddedContent> {
             previous: old.map(<[u8]>::to_vec).into_iter().collect(),
         });
     }
-    Ok(AddedContent::Lines(added_lines(old_text, new_text)?))
+    match old_text {
+        None => Ok(AddedContent::Text(new_text.to_vec())),
+        Some(old_text) => Ok(AddedContent::Lines(added_lines(Some(old_text), new_text)?)),
+    }
 }
 
 /// The lines a line diff from `old` to `new` marks as added, as `git diff -U0` shows them.

@@ -7,7 +7,7 @@ use git2::{Commit, ObjectType, Oid, Repository, RevparseMode, Tree};
 
 use super::blobs::{added_in_diff, added_lines, find_blob, tree_diff_options};
 use super::pre_push::new_walk;
-use super::{path_from_bytes, AddedContent, AddedText, CommitInfo, COMMIT_MESSAGE};
+use super::{all_lines, path_from_bytes, AddedContent, AddedText, CommitInfo, COMMIT_MESSAGE};
 use crate::detect::may_contain_secret;
 use crate::redact::redact_text;
 
@@ -84,7 +84,11 @@ fn keep_only_new_since(
         return Ok(());
     };
     let parent_blob = blob_at(parent_tree)?;
+    if let AddedContent::Text(text) = &added.content {
+        added.content = AddedContent::Lines(all_lines(text));
+    }
     match &mut added.content {
+        AddedContent::Text(_) => unreachable!("converted to lines above"),
         AddedContent::Lines(lines) => {
             let new_over_parent = added_lines(
                 parent_blob.as_ref().map(|blob| blob.content()),

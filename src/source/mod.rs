@@ -45,7 +45,9 @@ pub struct AddedLine {
 /// What a change adds to one file (or message).
 #[derive(Debug)]
 pub enum AddedContent {
-    /// The added lines of a text file.
+    /// A text all of whose lines are added: a new file, a message.
+    Text(Vec<u8>),
+    /// The added lines of a changed text file.
     Lines(Vec<AddedLine>),
     /// A binary file's new content and the versions it replaces: tokens found in `bytes` that
     /// are not in any of `previous` count as added.
@@ -94,14 +96,18 @@ impl AddedText {
         AddedText {
             path: label.to_vec(),
             commit: Some(commit),
-            content: AddedContent::Lines(all_lines(message)),
+            content: AddedContent::Text(message.to_vec()),
             file_text: None,
         }
     }
 
     /// Whether nothing is left to scan.
     pub fn is_empty(&self) -> bool {
-        matches!(&self.content, AddedContent::Lines(lines) if lines.is_empty())
+        match &self.content {
+            AddedContent::Text(text) => text.is_empty(),
+            AddedContent::Lines(lines) => lines.is_empty(),
+            AddedContent::Binary { .. } => false,
+        }
     }
 }
 
@@ -125,7 +131,7 @@ pub const COMMIT_MESSAGE: &[u8] = b"(commit message)";
 /// The path reports give to text found in an annotated tag's message.
 pub const TAG_MESSAGE: &[u8] = b"(tag message)";
 
-/// Every line of `text` as added lines, numbered from 1: for messages and new files.
+/// Every line of `text` as added lines, numbered from 1.
 pub fn all_lines(text: &[u8]) -> Vec<AddedLine> {
     text.split_inclusive(|&byte| byte == b'\n')
         .enumerate()
