@@ -13,7 +13,7 @@ use crate::redact::{display_path, fingerprint, redact_text, redact_token};
 use crate::report::{Finding, Report, Scope, Status, INLINE_ALLOW_MARKER};
 use crate::source::pre_push::{plan_push, RefUpdate};
 use crate::source::{
-    blobs, commits, files, path_from_bytes, staged, AddedContent, AddedText, CommitInfo,
+    blobs, commits, files, path_from_bytes, staged, tree_diff, AddedContent, AddedText, CommitInfo,
     TAG_MESSAGE,
 };
 
@@ -251,9 +251,8 @@ impl Scanner {
             Ok(())
         };
         if let Ok(tree) = repo.find_tree(object_id) {
-            let diff =
-                repo.diff_tree_to_tree(None, Some(&tree), Some(&mut blobs::tree_diff_options()))?;
-            return blobs::added_in_diff(repo, &diff, None, &mut sink);
+            let changes = tree_diff::changed_files(repo, None, &tree)?;
+            return blobs::added_in_changes(repo, &changes, None, &mut sink);
         }
         let label = format!("(tagged blob {object_id})").into_bytes();
         let blob = blobs::find_blob(repo, object_id, &label)?;

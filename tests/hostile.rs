@@ -373,6 +373,31 @@ fn unreadable_index_and_allowlist_fail_closed() {
 }
 
 #[test]
+fn split_and_sparse_indexes_are_handled() {
+    let repo = hooked_repo();
+    repo.git_ok(&["config", "core.splitIndex", "true"]);
+    repo.write("a.txt", "clean\n");
+    repo.git_ok(&["add", "a.txt"]);
+    assert_fails_closed(&repo.cio_hook(&["scan-staged"]), "core.splitIndex");
+    repo.git_ok(&["config", "core.splitIndex", "false"]);
+    repo.git_ok(&["update-index", "--no-split-index"]);
+    repo.cio_hook(&["scan-staged"]).expect_code(0);
+    // A sparse index keeps directories outside the cone as single tree entries.
+    repo.commit_file_unchecked("in/a.txt", "a\n", "in");
+    repo.commit_file_unchecked("out/deep/b.txt", "b\n", "out");
+    repo.git_ok(&["sparse-checkout", "set", "--cone", "--sparse-index", "in"]);
+    let token = api_token(93);
+    repo.write("in/a.txt", format!("a\n{token}\n"));
+    repo.git_ok(&["add", "in/a.txt"]);
+    let run = repo.commit("token in a sparse index", &[]);
+    assert_blocked(&repo, &run, &token, 3);
+    run.expect_contains("in/a.txt:2:1");
+    repo.write("in/a.txt", "a\nclean\n");
+    repo.git_ok(&["add", "in/a.txt"]);
+    repo.commit("clean", &[]).expect_code(0);
+}
+
+#[test]
 fn not_a_repository_fails_closed() {
     let dir = tempfile::tempdir().unwrap();
     let run = Run::from_output(

@@ -1,14 +1,16 @@
 //! From a tree-level diff to the added lines of the files that may hold a token.
 //!
-//! The tree-level diff only compares object ids. For each changed file the new blob is read once
-//! and tested with the cheap prefilter; only blobs that pass get a line diff against their old
-//! version. This keeps a small change in a huge repository, and a history scan, cheap.
+//! The tree comparison ([`super::tree_diff`]) only compares object ids. For each changed file the
+//! new blob is read once and tested with the cheap prefilter; only blobs that pass get a line diff
+//! against their old version. This keeps a small change in a huge repository, and a history scan,
+//! cheap.
 
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use git2::{Blob, Delta, Diff, DiffOptions, FileMode, Oid, Patch, Repository};
+use git2::{Blob, DiffOptions, Oid, Patch, Repository};
 
+use super::tree_diff::FileChange;
 use super::{AddedContent, AddedLine, AddedText, CommitInfo};
 use crate::detect::decode::decode_utf16;
 use crate::detect::may_contain_secret;
@@ -17,48 +19,36 @@ use crate::redact::redact_text;
 /// How many leading bytes git inspects for a NUL byte to call a file binary.
 const BINARY_SNIFF_LEN: usize = 8000;
 
-/// Diff options shared by every tree-level diff.
+/// Calls `sink` with what each change adds to a file whose new content may hold a secret.
 ///
 /// Renames are deliberately not detected (as `git diff --no-renames`): a renamed or copied file
 /// counts as new, so a token in it is reported again rather than trusted because a similar file
-/// existed. The fingerprint allowlist follows a token wherever it moves. Similarity detection
-/// would also cost a content comparison per added file, and libgit2's heuristic differs from
-/// git's, so the two would disagree on what a change adds.
-pub fn tree_diff_options() -> DiffOptions {
-    let mut options = DiffOptions::new();
-    options.include_typechange(true).ignore_submodules(false);
-    options
-}
-
-/// Calls `sink` with what `diff` adds to each file whose new content may hold a token.
-pub fn added_in_diff(
+/// existed. The fingerprint allowlist follows a token wherever it moves.
+pub fn added_in_changes(
     repo: &Repository,
-    diff: &Diff<'_>,
+    changes: &[FileChange],
     commit: Option<&Arc<CommitInfo>>,
     sink: &mut dyn FnMut(AddedText) -> Result<()>,
 ) -> Result<()> {
-    for delta in diff.deltas() {
-        if !matches!(
-            delta.status(),
-            Delta::Added | Delta::Modified | Delta::Renamed | Delta::Copied | Delta::Typechange
-        ) {
+    for change in changes {
+        let (new_id, _) = change.new;
+        if new_id == empty_blob_id() {
             continue;
         }
-        let new_file = delta.new_file();
-        let path = new_file.path_bytes().unwrap_or_default().to_vec();
-        let Some(new_blob) = find_file_blob(repo, new_file.mode(), new_file.id(), &path)? else {
+        let new_blob = find_blob(repo, new_id, &change.path)?;
+        if !may_contain_secret(&change.path, new_blob.content()) {
             continue;
+        }
+        let old_blob = match change.old {
+            Some((old_id, _)) if old_id != empty_blob_id() => {
+                Some(find_blob(repo, old_id, &change.path)?)
+            }
+            _ => None,
         };
-        if !may_contain_secret(&path, new_blob.content()) {
-            continue;
-        }
-        let old_file = delta.old_file();
-        let old_path = old_file.path_bytes().unwrap_or_default();
-        let old_blob = find_file_blob(repo, old_file.mode(), old_file.id(), old_path)?;
         let content = added_content(old_blob.as_ref().map(Blob::content), new_blob.content())
-            .with_context(|| format!("diffing {}", redact_text(&path)))?;
+            .with_context(|| format!("diffing {}", redact_text(&change.path)))?;
         sink(AddedText::new(
-            path,
+            change.path.clone(),
             commit.cloned(),
             content,
             new_blob.content(),
@@ -67,23 +57,9 @@ pub fn added_in_diff(
     Ok(())
 }
 
-/// The blob behind a diff side, when that side is a regular file or a symlink (whose blob is the
-/// link's target text). Gitlinks (submodules) and absent sides give `None`.
-pub fn find_file_blob<'r>(
-    repo: &'r Repository,
-    mode: FileMode,
-    id: Oid,
-    path: &[u8],
-) -> Result<Option<Blob<'r>>> {
-    if id.is_zero()
-        || !matches!(
-            mode,
-            FileMode::Blob | FileMode::BlobExecutable | FileMode::Link
-        )
-    {
-        return Ok(None);
-    }
-    find_blob(repo, id, path).map(Some)
+/// The id of the empty blob, which git does not always store (intent-to-add entries use it).
+fn empty_blob_id() -> Oid {
+    Oid::from_str("e69de29bb2d1d6434b8b29ae775ad8c2e48c5391").expect("a valid object id")
 }
 
 /// Reads a blob, naming the file it belongs to when it cannot be read (a corrupt object, or one

@@ -5,8 +5,9 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use git2::{Commit, ObjectType, Oid, Repository, RevparseMode, Tree};
 
-use super::blobs::{added_in_diff, added_lines, find_blob, tree_diff_options};
+use super::blobs::{added_in_changes, added_lines, find_blob};
 use super::pre_push::new_walk;
+use super::tree_diff::changed_files;
 use super::{all_lines, path_from_bytes, AddedContent, AddedText, CommitInfo, COMMIT_MESSAGE};
 use crate::detect::may_contain_secret;
 use crate::redact::redact_text;
@@ -43,15 +44,9 @@ pub fn added_in_commit(
         .map(|parent| parent.tree())
         .collect::<Result<Vec<_>, _>>()
         .context("reading a parent commit's tree")?;
-    let diff = repo
-        .diff_tree_to_tree(
-            parent_trees.first(),
-            Some(&tree),
-            Some(&mut tree_diff_options()),
-        )
-        .context("comparing the commit with its first parent")?;
+    let changes = changed_files(repo, parent_trees.first(), &tree)?;
     let other_parents = parent_trees.get(1..).unwrap_or_default();
-    added_in_diff(repo, &diff, Some(&info), &mut |mut added| {
+    added_in_changes(repo, &changes, Some(&info), &mut |mut added| {
         for parent_tree in other_parents {
             keep_only_new_since(repo, &tree, parent_tree, &mut added)?;
         }

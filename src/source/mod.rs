@@ -7,8 +7,10 @@
 pub mod blobs;
 pub mod commits;
 pub mod files;
+pub mod index_file;
 pub mod pre_push;
 pub mod staged;
+pub mod tree_diff;
 
 use std::sync::Arc;
 
