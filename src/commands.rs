@@ -38,6 +38,9 @@ pub fn run(cli: Cli) -> Result<i32> {
             .with_context(|| format!("cannot change to {}", dir.display()))?;
     }
     colored::control::set_override(use_colour(cli.format));
+    // Objects come from the repository the user is committing to; re-hashing each one on read
+    // (as git itself does not) would double the cost of a history scan.
+    git2::opts::strict_hash_verification(false);
     if let Command::ScanPath { paths } = &cli.command {
         let paths = if paths.is_empty() {
             vec![PathBuf::from(".")]

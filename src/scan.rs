@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Context, Result};
 use git2::{Oid, Repository};
@@ -16,6 +17,9 @@ use crate::source::{
     blobs, commits, files, path_from_bytes, staged, tree_diff, AddedContent, AddedText, CommitInfo,
     TAG_MESSAGE,
 };
+
+/// Below this many commits per core, a commit scan stays on one thread.
+const MIN_COMMITS_PER_WORKER: usize = 64;
 
 /// Progress of a commit scan: commits done, commits in all, blocking findings so far.
 pub type ProgressFn<'a> = &'a mut dyn FnMut(usize, usize, usize);
@@ -179,7 +183,11 @@ impl Scanner {
         })
     }
 
-    /// Scans what each commit adds, in the order given.
+    /// Scans what each commit adds; findings come in the order of `commit_ids`.
+    ///
+    /// Commits are independent, so long lists are shared among worker threads, one per core,
+    /// each with its own handle on the repository (libgit2 handles are not shared across
+    /// threads). `progress` is called on this thread.
     pub fn scan_commits(
         &self,
         repo: &Repository,
@@ -187,23 +195,93 @@ impl Scanner {
         scope: Scope,
         progress: ProgressFn<'_>,
     ) -> Result<Report> {
-        let mut findings = Vec::new();
-        for (done, &oid) in commit_ids.iter().enumerate() {
-            let commit = repo
-                .find_commit(oid)
-                .with_context(|| format!("reading commit {oid}"))?;
-            commits::added_in_commit(repo, &commit, &mut |added| {
-                findings.extend(self.findings_in(&added));
-                Ok(())
-            })?;
-            let blocking = findings.iter().filter(|f| f.is_blocking()).count();
-            progress(done + 1, commit_ids.len(), blocking);
-        }
+        let workers = std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .min(commit_ids.len() / MIN_COMMITS_PER_WORKER)
+            .max(1);
+        let next = AtomicUsize::new(0);
+        let done = AtomicUsize::new(0);
+        let blocking = AtomicUsize::new(0);
+        let scan_some = |repo: &Repository| -> Result<Vec<(usize, Vec<Finding>)>> {
+            let mut scanned = Vec::new();
+            loop {
+                let position = next.fetch_add(1, Ordering::Relaxed);
+                let Some(&oid) = commit_ids.get(position) else {
+                    return Ok(scanned);
+                };
+                let findings = self.findings_in_commit(repo, oid)?;
+                let found = findings.iter().filter(|f| f.is_blocking()).count();
+                blocking.fetch_add(found, Ordering::Relaxed);
+                done.fetch_add(1, Ordering::Relaxed);
+                scanned.push((position, findings));
+            }
+        };
+        let mut scanned = if workers == 1 {
+            let mut scanned = Vec::new();
+            for (position, &oid) in commit_ids.iter().enumerate() {
+                let findings = self.findings_in_commit(repo, oid)?;
+                let found = findings.iter().filter(|f| f.is_blocking()).count();
+                let total = blocking.fetch_add(found, Ordering::Relaxed) + found;
+                progress(position + 1, commit_ids.len(), total);
+                scanned.push((position, findings));
+            }
+            scanned
+        } else {
+            let git_dir = repo.path().to_path_buf();
+            std::thread::scope(|scope| -> Result<_> {
+                let handles: Vec<_> = (0..workers)
+                    .map(|_| {
+                        let git_dir = &git_dir;
+                        let scan_some = &scan_some;
+                        scope.spawn(move || {
+                            let repo = Repository::open(git_dir)
+                                .with_context(|| format!("opening {}", git_dir.display()))?;
+                            scan_some(&repo)
+                        })
+                    })
+                    .collect();
+                while handles.iter().any(|handle| !handle.is_finished()) {
+                    progress(
+                        done.load(Ordering::Relaxed),
+                        commit_ids.len(),
+                        blocking.load(Ordering::Relaxed),
+                    );
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                let mut scanned = Vec::new();
+                for handle in handles {
+                    let part = handle
+                        .join()
+                        .map_err(|_| anyhow::anyhow!("a scanning thread panicked"))??;
+                    scanned.extend(part);
+                }
+                Ok(scanned)
+            })?
+        };
+        progress(
+            commit_ids.len(),
+            commit_ids.len(),
+            blocking.load(Ordering::Relaxed),
+        );
+        scanned.sort_by_key(|(position, _)| *position);
         Ok(Report {
             scope,
-            findings,
+            findings: scanned.into_iter().flat_map(|(_, found)| found).collect(),
             commits_scanned: commit_ids.len(),
         })
+    }
+
+    /// The findings in what one commit adds.
+    fn findings_in_commit(&self, repo: &Repository, oid: Oid) -> Result<Vec<Finding>> {
+        let commit = repo
+            .find_commit(oid)
+            .with_context(|| format!("reading commit {oid}"))?;
+        let mut findings = Vec::new();
+        commits::added_in_commit(repo, &commit, &mut |added| {
+            findings.extend(self.findings_in(&added));
+            Ok(())
+        })?;
+        Ok(findings)
     }
 
     /// Scans what a push of `updates` to `remote` would make new there: commits, annotated tag

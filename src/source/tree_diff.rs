@@ -6,10 +6,8 @@
 //! ids first makes the cost proportional to the directories the change touches, which is what
 //! keeps history scans and the staged scan fast.
 
-use std::collections::HashMap;
-
 use anyhow::{Context, Result};
-use git2::{ObjectType, Oid, Repository, Tree};
+use git2::{ObjectType, Oid, Repository, Tree, TreeEntry};
 
 /// A file that the new tree adds or changes. Deletions are not listed: they add nothing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,24 +53,29 @@ fn compare_trees(
     prefix: &mut Vec<u8>,
     changes: &mut Vec<FileChange>,
 ) -> Result<()> {
-    let old_entries: HashMap<Vec<u8>, (Oid, i32, Option<ObjectType>)> = old
-        .map(|tree| {
-            tree.iter()
-                .map(|entry| {
-                    let key = entry.name_bytes().to_vec();
-                    (key, (entry.id(), entry.filemode(), entry.kind()))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    // Both trees list entries in git's order, so one merge pass pairs them up.
+    let mut old_entries = old.map(|tree| tree.iter()).into_iter().flatten().peekable();
     for entry in new.iter() {
-        let name = entry.name_bytes();
-        let before = old_entries.get(name).copied();
+        let mut before = None;
+        while let Some(candidate) = old_entries.peek() {
+            let order = git_order(candidate, &entry);
+            match order {
+                std::cmp::Ordering::Less => {
+                    old_entries.next();
+                }
+                std::cmp::Ordering::Equal => {
+                    before = old_entries.next();
+                    break;
+                }
+                std::cmp::Ordering::Greater => break,
+            }
+        }
+        let before = before.map(|old| (old.id(), old.filemode(), old.kind()));
         if before.is_some_and(|(id, mode, _)| id == entry.id() && mode == entry.filemode()) {
             continue;
         }
         let depth = prefix.len();
-        prefix.extend_from_slice(name);
+        prefix.extend_from_slice(entry.name_bytes());
         match entry.kind() {
             Some(ObjectType::Tree) => {
                 let subtree = repo
@@ -106,4 +109,23 @@ fn compare_trees(
         prefix.truncate(depth);
     }
     Ok(())
+}
+
+/// How git orders two tree entries: by name, with a `/` after a directory's name.
+fn git_order(a: &TreeEntry<'_>, b: &TreeEntry<'_>) -> std::cmp::Ordering {
+    let (a_name, a_suffix) = order_key(a);
+    let (b_name, b_suffix) = order_key(b);
+    a_name
+        .iter()
+        .chain(a_suffix)
+        .cmp(b_name.iter().chain(b_suffix))
+}
+
+fn order_key<'e>(entry: &'e TreeEntry<'_>) -> (&'e [u8], &'static [u8]) {
+    let suffix: &'static [u8] = if entry.kind() == Some(ObjectType::Tree) {
+        b"/"
+    } else {
+        b""
+    };
+    (entry.name_bytes(), suffix)
 }
