@@ -85,6 +85,17 @@ static PREFILTER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!("(?-u){}", literals.join("|"))).unwrap()
 });
 
+/// [`PREFILTER`]'s literals other than the token prefix.
+static OTHER_LITERALS: LazyLock<Regex> = LazyLock::new(|| {
+    let mut literals = vec!["CARGO_REGISTR".to_string()];
+    literals.extend(
+        decode::BASE64_PREFIX_FORMS
+            .iter()
+            .map(|form| form.to_string()),
+    );
+    Regex::new(&format!("(?-u){}", literals.join("|"))).unwrap()
+});
+
 /// Whether a file at `path` with this content may hold a secret; when false, no rule can match
 /// anything in it, so it need not be diffed or split into lines.
 pub fn may_contain_secret(path: &[u8], content: &[u8]) -> bool {
@@ -97,21 +108,31 @@ pub fn may_contain_secret(path: &[u8], content: &[u8]) -> bool {
     PREFILTER.is_match(content)
 }
 
-/// The lines of `text` in which the line-level prefilter matches, with their 1-based numbers, in
-/// order. Lines without a match are skipped; newlines are only counted between matches.
+/// The lines of `text` where a line-level rule may match, with their 1-based numbers, in order:
+/// lines holding a well-formed token, a token variable's name, or a base64 form of the prefix.
+/// A `cio` that does not start a token (a word, a near miss) does not make its line a candidate,
+/// so text dense with near misses costs one pass. Newlines are only counted between candidates.
 pub fn candidate_lines(text: &[u8]) -> impl Iterator<Item = (u32, &[u8])> {
+    // Two fast passes: whole tokens (memchr's `cio` search plus boundary checks), and the other
+    // rules' literals; then the positions, merged, pick the lines.
+    let mut positions: Vec<usize> = find_tokens(text).iter().map(|token| token.start).collect();
+    positions.extend(OTHER_LITERALS.find_iter(text).map(|found| found.start()));
+    positions.sort_unstable();
+    let mut positions = positions.into_iter();
     let mut line_number = 1u32;
     let mut counted_to = 0;
-    let mut search_from = 0;
-    std::iter::from_fn(move || {
-        let found = PREFILTER.find_at(text, search_from)?;
-        let start = memchr::memrchr(b'\n', &text[..found.start()]).map_or(0, |index| index + 1);
-        let end = memchr::memchr(b'\n', &text[found.start()..])
-            .map_or(text.len(), |index| found.start() + index + 1);
+    let mut line_end = 0;
+    std::iter::from_fn(move || loop {
+        let position = positions.next()?;
+        if position < line_end {
+            continue;
+        }
+        let start = memchr::memrchr(b'\n', &text[..position]).map_or(0, |index| index + 1);
+        line_end = memchr::memchr(b'\n', &text[position..])
+            .map_or(text.len(), |index| position + index + 1);
         line_number += memchr::memchr_iter(b'\n', &text[counted_to..start]).count() as u32;
         counted_to = start;
-        search_from = end;
-        Some((line_number, &text[start..end]))
+        return Some((line_number, &text[start..line_end]));
     })
 }
 
@@ -119,21 +140,38 @@ pub fn candidate_lines(text: &[u8]) -> impl Iterator<Item = (u32, &[u8])> {
 ///
 /// A `cio…` token inside a token variable's value is reported once, as the token.
 pub fn find_in_line(line: &[u8], hint: FileHint) -> Vec<Detection> {
-    if !PREFILTER.is_match(line) {
-        return Vec::new();
+    // One pass of the prefilter tells which rules can match at all on this line.
+    let (mut has_prefix, mut has_variable, mut has_base64) = (false, false, false);
+    for literal in PREFILTER.find_iter(line) {
+        match literal.as_bytes() {
+            b"cio" => has_prefix = true,
+            b"CARGO_REGISTR" => has_variable = true,
+            _ => has_base64 = true,
+        }
     }
-    let mut found: Vec<Detection> = find_tokens(line)
-        .into_iter()
-        .map(|token| Detection {
-            rule: token.rule,
-            start: token.start,
-            end: token.end,
-            secret: line[token.start..token.end].to_vec(),
-            placeholder: token.placeholder,
-            encoding: None,
-        })
-        .collect();
-    for assignment in assignments::find_assignments(line, hint.code_file) {
+    let mut found: Vec<Detection> = Vec::new();
+    if !(has_prefix || has_variable || has_base64) {
+        return found;
+    }
+    let tokens = if has_prefix {
+        find_tokens(line)
+    } else {
+        Vec::new()
+    };
+    found.extend(tokens.into_iter().map(|token| Detection {
+        rule: token.rule,
+        start: token.start,
+        end: token.end,
+        secret: line[token.start..token.end].to_vec(),
+        placeholder: token.placeholder,
+        encoding: None,
+    }));
+    let assignments = if has_variable {
+        assignments::find_assignments(line, hint.code_file)
+    } else {
+        Vec::new()
+    };
+    for assignment in assignments {
         let overlaps_token = found
             .iter()
             .any(|token| token.start < assignment.value_end && assignment.value_start < token.end);
@@ -149,7 +187,12 @@ pub fn find_in_line(line: &[u8], hint: FileHint) -> Vec<Detection> {
             });
         }
     }
-    for decoded in decode::find_base64_tokens(line) {
+    let decoded_tokens = if has_base64 {
+        decode::find_base64_tokens(line)
+    } else {
+        Vec::new()
+    };
+    for decoded in decoded_tokens {
         found.push(Detection {
             rule: decoded.rule,
             start: decoded.start,
@@ -196,15 +239,20 @@ mod tests {
 
     #[test]
     fn candidate_lines_are_numbered_like_all_lines() {
-        let text = b"a\ncio\n\nb\nx cio y cio\nCARGO_REGISTRY_TOKEN=1\nlast cio";
-        let found: Vec<(u32, &[u8])> = candidate_lines(text).collect();
+        let token = ["cio", "Q7hdK2mZp9XvL4sT1wYbN6cRfG8jU3aE"].concat();
+        let text = format!(
+            "a\n{token}\n\nb\nx cio y {token}\nCARGO_REGISTRY_TOKEN=1\nciox cio\nlast {token}"
+        );
+        let found: Vec<(u32, String)> = candidate_lines(text.as_bytes())
+            .map(|(number, line)| (number, String::from_utf8_lossy(line).into_owned()))
+            .collect();
         assert_eq!(
             found,
             vec![
-                (2, &b"cio\n"[..]),
-                (5, &b"x cio y cio\n"[..]),
-                (6, &b"CARGO_REGISTRY_TOKEN=1\n"[..]),
-                (7, &b"last cio"[..]),
+                (2, format!("{token}\n")),
+                (5, format!("x cio y {token}\n")),
+                (6, "CARGO_REGISTRY_TOKEN=1\n".to_string()),
+                (8, format!("last {token}")),
             ]
         );
     }

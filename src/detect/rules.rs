@@ -77,23 +77,35 @@ pub struct TokenMatch {
 /// Whether `haystack` could contain a token at all; a cheap test run on whole blobs before any
 /// line diff is computed.
 pub fn may_contain_token(haystack: &[u8]) -> bool {
-    memmem::find(haystack, PREFIX).is_some()
+    PREFIX_FINDER.find(haystack).is_some()
 }
+
+/// A searcher for [`PREFIX`], built once.
+static PREFIX_FINDER: std::sync::LazyLock<memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memmem::Finder::new(PREFIX));
 
 /// Every crates.io token in `haystack`, left to right, non-overlapping.
 pub fn find_tokens(haystack: &[u8]) -> Vec<TokenMatch> {
     let mut found = Vec::new();
     let mut resume_at = 0;
-    for start in memmem::find_iter(haystack, PREFIX) {
-        if start < resume_at || !is_boundary_before(haystack, start) {
+    for start in PREFIX_FINDER.find_iter(haystack) {
+        if start < resume_at {
             continue;
         }
-        if let Some(found_match) = match_at(haystack, start) {
+        if let Some(found_match) = token_at(haystack, start) {
             resume_at = found_match.end;
             found.push(found_match);
         }
     }
     found
+}
+
+/// The token that starts at `start` in `haystack`, if one does (boundaries included).
+pub fn token_at(haystack: &[u8], start: usize) -> Option<TokenMatch> {
+    if !haystack[start..].starts_with(PREFIX) || !is_boundary_before(haystack, start) {
+        return None;
+    }
+    match_at(haystack, start)
 }
 
 /// The token starting at `start` (which holds [`PREFIX`]), if its shape and boundaries fit.

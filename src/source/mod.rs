@@ -2,7 +2,7 @@
 //!
 //! Every source yields the same [`AddedText`] items, so the scanner does not care which one
 //! produced them. Sources only diff files whose new content may hold a token at all
-//! ([`crate::detect::may_contain_token`]); everything else costs one blob read.
+//! ([`crate::detect::may_contain_secret`]); everything else costs one blob read.
 
 pub mod blobs;
 pub mod commits;
