@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{api_token, clean_command, Repo, Run};
+use common::{api_token, clean_command, Repo};
 
 #[test]
 fn scan_path_walks_directories_respecting_gitignore() {
@@ -28,23 +28,13 @@ fn scan_path_walks_directories_respecting_gitignore() {
 fn scan_path_reads_stdin_outside_any_repository() {
     let dir = tempfile::tempdir().unwrap();
     let token = api_token(44);
-    let mut child = clean_command(common::binary(), dir.path())
-        .env("GIT_CEILING_DIRECTORIES", dir.path().parent().unwrap())
-        .args(["scan-path", "-"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
     let log = format!("step 1\nstep 2: publishing with {token}\n");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(log.as_bytes())
-        .unwrap();
-    let run = Run::from_output(child.wait_with_output().unwrap());
+    let run = common::run_with_input(
+        clean_command(common::binary(), dir.path())
+            .env("GIT_CEILING_DIRECTORIES", dir.path().parent().unwrap())
+            .args(["scan-path", "-"]),
+        &log,
+    );
     run.expect_code(1)
         .expect_no_full_token(&[&token])
         .expect_contains("(stdin):2:25");

@@ -74,12 +74,6 @@ pub struct TokenMatch {
     pub placeholder: bool,
 }
 
-/// Whether `haystack` could contain a token at all; a cheap test run on whole blobs before any
-/// line diff is computed.
-pub fn may_contain_token(haystack: &[u8]) -> bool {
-    PREFIX_FINDER.find(haystack).is_some()
-}
-
 /// A searcher for [`PREFIX`], built once.
 static PREFIX_FINDER: std::sync::LazyLock<memmem::Finder<'static>> =
     std::sync::LazyLock::new(|| memmem::Finder::new(PREFIX));

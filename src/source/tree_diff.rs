@@ -43,16 +43,6 @@ pub fn compare(
     prefix: &mut Vec<u8>,
     changes: &mut Vec<FileChange>,
 ) -> Result<()> {
-    compare_trees(repo, old, new, prefix, changes)
-}
-
-fn compare_trees(
-    repo: &Repository,
-    old: Option<&Tree<'_>>,
-    new: &Tree<'_>,
-    prefix: &mut Vec<u8>,
-    changes: &mut Vec<FileChange>,
-) -> Result<()> {
     // Both trees list entries in git's order, so one merge pass pairs them up.
     let mut old_entries = old.map(|tree| tree.iter()).into_iter().flatten().peekable();
     for entry in new.iter() {
@@ -89,7 +79,7 @@ fn compare_trees(
                     _ => None,
                 };
                 prefix.push(b'/');
-                compare_trees(repo, old_subtree.as_ref(), &subtree, prefix, changes)?;
+                compare(repo, old_subtree.as_ref(), &subtree, prefix, changes)?;
             }
             Some(ObjectType::Blob) if entry.filemode() != GITLINK_MODE => {
                 let old = before

@@ -130,6 +130,24 @@ impl Run {
     }
 }
 
+/// Runs `command` with `input` on its standard input.
+pub fn run_with_input(command: &mut Command, input: &str) -> Run {
+    use std::io::Write;
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    Run::from_output(child.wait_with_output().unwrap())
+}
+
 /// A git repository in a temporary directory.
 pub struct Repo {
     _dir: TempDir,
@@ -172,21 +190,7 @@ impl Repo {
 
     /// Runs git with `input` on stdin.
     pub fn git_with_input(&self, args: &[&str], input: &str) -> Run {
-        use std::io::Write;
-        let mut child = clean_command("git", &self.path)
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-        Run::from_output(child.wait_with_output().unwrap())
+        run_with_input(clean_command("git", &self.path).args(args), input)
     }
 
     /// Runs the binary under test in the repository.
@@ -201,21 +205,7 @@ impl Repo {
 
     /// Runs the binary under test with `input` on stdin.
     pub fn cio_hook_with_input(&self, args: &[&str], input: &str) -> Run {
-        use std::io::Write;
-        let mut child = clean_command(binary(), &self.path)
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-        Run::from_output(child.wait_with_output().unwrap())
+        run_with_input(clean_command(binary(), &self.path).args(args), input)
     }
 
     /// Writes a file (creating directories) in the working tree.
