@@ -19,7 +19,7 @@ use crate::source::{
 };
 
 /// Below this many commits per core, a commit scan stays on one thread.
-const MIN_COMMITS_PER_WORKER: usize = 64;
+const MIN_COMMITS_PER_WORKER: usize = 1000;
 
 /// Progress of a commit scan: commits done, commits in all, blocking findings so far.
 pub type ProgressFn<'a> = &'a mut dyn FnMut(usize, usize, usize);
@@ -202,18 +202,24 @@ impl Scanner {
         let next = AtomicUsize::new(0);
         let done = AtomicUsize::new(0);
         let blocking = AtomicUsize::new(0);
+        // Workers take runs of consecutive commits: a commit's parent trees are then usually in
+        // the same worker's object cache.
+        let run_length = (commit_ids.len() / (workers * 8)).max(MIN_COMMITS_PER_WORKER);
         let scan_some = |repo: &Repository| -> Result<Vec<(usize, Vec<Finding>)>> {
             let mut scanned = Vec::new();
             loop {
-                let position = next.fetch_add(1, Ordering::Relaxed);
-                let Some(&oid) = commit_ids.get(position) else {
+                let first = next.fetch_add(run_length, Ordering::Relaxed);
+                if first >= commit_ids.len() {
                     return Ok(scanned);
-                };
-                let findings = self.findings_in_commit(repo, oid)?;
-                let found = findings.iter().filter(|f| f.is_blocking()).count();
-                blocking.fetch_add(found, Ordering::Relaxed);
-                done.fetch_add(1, Ordering::Relaxed);
-                scanned.push((position, findings));
+                }
+                let last = (first + run_length).min(commit_ids.len());
+                for (position, &oid) in commit_ids.iter().enumerate().take(last).skip(first) {
+                    let findings = self.findings_in_commit(repo, oid)?;
+                    let found = findings.iter().filter(|f| f.is_blocking()).count();
+                    blocking.fetch_add(found, Ordering::Relaxed);
+                    done.fetch_add(1, Ordering::Relaxed);
+                    scanned.push((position, findings));
+                }
             }
         };
         let mut scanned = if workers == 1 {

@@ -267,10 +267,10 @@ fn commits_new_to_a_remote_match_git_rev_list() {
 #[test]
 fn long_histories_are_scanned_in_parallel_in_history_order() {
     let repo = Repo::new();
-    // 400 commits through fast-import; every seventh adds a token to a file.
+    // 2,400 commits through fast-import (enough for two workers); every seventh adds a token.
     let mut stream = String::new();
     let mut expected = Vec::new();
-    for number in 0..400u64 {
+    for number in 0..2400u64 {
         let content = if number % 7 == 3 {
             expected.push(number);
             format!("value {number}\nkey = \"{}\"\n", api_token(5000 + number))
@@ -304,5 +304,5 @@ fn long_histories_are_scanned_in_parallel_in_history_order() {
         })
         .collect();
     assert_eq!(subjects, expected);
-    assert_eq!(report["commits_scanned"], 400);
+    assert_eq!(report["commits_scanned"], 2400);
 }
