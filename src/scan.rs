@@ -145,40 +145,38 @@ impl Scanner {
         &self.allowlist
     }
 
-    /// Scans everything the index tracks, all of it as new: for auditing the allowlist.
-    pub fn scan_tracked(&self, repo: &Repository) -> Result<Vec<Finding>> {
+    /// Runs a source and gathers the findings in everything it yields.
+    fn findings_from<T>(
+        &self,
+        source: impl FnOnce(&mut dyn FnMut(AddedText) -> Result<()>) -> Result<T>,
+    ) -> Result<Vec<Finding>> {
         let mut findings = Vec::new();
-        staged::all_in_index(repo, &mut |added| {
+        source(&mut |added| {
             findings.extend(self.findings_in(&added));
             Ok(())
         })?;
         Ok(findings)
     }
 
+    /// Scans everything the index tracks, all of it as new: for auditing the allowlist.
+    pub fn scan_tracked(&self, repo: &Repository) -> Result<Vec<Finding>> {
+        self.findings_from(|sink| staged::all_in_index(repo, sink))
+    }
+
     /// Scans the staged change (the index against HEAD).
     pub fn scan_staged(&self, repo: &Repository) -> Result<Report> {
-        let mut findings = Vec::new();
-        staged::added_in_index(repo, &mut |added| {
-            findings.extend(self.findings_in(&added));
-            Ok(())
-        })?;
         Ok(Report {
             scope: Scope::Staged,
-            findings,
+            findings: self.findings_from(|sink| staged::added_in_index(repo, sink))?,
             commits_scanned: 0,
         })
     }
 
     /// Scans files and directories on disk (`-` for standard input), all of their content.
     pub fn scan_paths(&self, paths: &[PathBuf]) -> Result<Report> {
-        let mut findings = Vec::new();
-        files::added_in_paths(paths, &mut |added| {
-            findings.extend(self.findings_in(&added));
-            Ok(())
-        })?;
         Ok(Report {
             scope: Scope::Files,
-            findings,
+            findings: self.findings_from(|sink| files::added_in_paths(paths, sink))?,
             commits_scanned: 0,
         })
     }
@@ -282,12 +280,7 @@ impl Scanner {
         let commit = repo
             .find_commit(oid)
             .with_context(|| format!("reading commit {oid}"))?;
-        let mut findings = Vec::new();
-        commits::added_in_commit(repo, &commit, &mut |added| {
-            findings.extend(self.findings_in(&added));
-            Ok(())
-        })?;
-        Ok(findings)
+        self.findings_from(|sink| commits::added_in_commit(repo, &commit, sink))
     }
 
     /// Scans what a push of `updates` to `remote` would make new there: commits, annotated tag
