@@ -326,6 +326,33 @@ fn outside_a_repository_is_an_error() {
 }
 
 #[test]
+fn output_is_coloured_on_a_terminal_unless_no_color() {
+    let repo = repo_with_hooks();
+    let token = api_token(12);
+    repo.write("a.txt", &token);
+    repo.git_ok(&["add", "a.txt"]);
+    // `script` (util-linux) gives the command a pseudo-terminal.
+    let on_terminal = |no_color: Option<&str>| {
+        let mut command = common::clean_command("script", &repo.path);
+        command.env_remove("NO_COLOR").args([
+            "-qc",
+            &format!("{} scan-staged", common::binary().display()),
+            "/dev/null",
+        ]);
+        if let Some(value) = no_color {
+            command.env("NO_COLOR", value);
+        }
+        common::Run::from_output(command.output().unwrap())
+    };
+    let coloured = on_terminal(None);
+    coloured.expect_no_full_token(&[&token]);
+    assert!(coloured.stdout.contains("\x1b["), "{}", coloured.stdout);
+    let plain = on_terminal(Some("1"));
+    assert!(plain.stdout.contains("commit blocked"), "{}", plain.stdout);
+    assert!(!plain.stdout.contains("\x1b["), "{}", plain.stdout);
+}
+
+#[test]
 fn output_has_no_colour_when_piped() {
     let repo = repo_with_hooks();
     let token = api_token(11);
