@@ -35,7 +35,7 @@ impl Scanner {
     }
 
     /// The findings in one piece of added text.
-    pub fn findings_in(&self, added: &AddedText) -> Vec<Finding> {
+    pub fn findings_in(&self, added: &AddedText<'_>) -> Vec<Finding> {
         let path = display_path(&added.path);
         let fs_path = path_from_bytes(&added.path);
         let hint = FileHint::for_path(&added.path);
@@ -148,7 +148,7 @@ impl Scanner {
     /// Runs a source and gathers the findings in everything it yields.
     fn findings_from<T>(
         &self,
-        source: impl FnOnce(&mut dyn FnMut(AddedText) -> Result<()>) -> Result<T>,
+        source: impl FnOnce(&mut dyn FnMut(AddedText<'_>) -> Result<()>) -> Result<T>,
     ) -> Result<Vec<Finding>> {
         let mut findings = Vec::new();
         source(&mut |added| {
@@ -323,7 +323,7 @@ impl Scanner {
         object_id: Oid,
         findings: &mut Vec<Finding>,
     ) -> Result<()> {
-        let mut sink = |added: AddedText| {
+        let mut sink = |added: AddedText<'_>| {
             findings.extend(self.findings_in(&added));
             Ok(())
         };

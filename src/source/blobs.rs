@@ -5,6 +5,7 @@
 //! against their old version. This keeps a small change in a huge repository, and a history scan,
 //! cheap.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -28,7 +29,7 @@ pub fn added_in_changes(
     repo: &Repository,
     changes: &[FileChange],
     commit: Option<&Arc<CommitInfo>>,
-    sink: &mut dyn FnMut(AddedText) -> Result<()>,
+    sink: &mut dyn FnMut(AddedText<'_>) -> Result<()>,
 ) -> Result<()> {
     for change in changes {
         let (new_id, _) = change.new;
@@ -80,7 +81,7 @@ pub fn is_binary(content: &[u8]) -> bool {
 
 /// What `new` adds over `old`: its added lines (UTF-16 text is decoded first), or for binary
 /// content, the whole of it with the old version to compare secrets against.
-pub fn added_content(old: Option<&[u8]>, new: &[u8]) -> Result<AddedContent> {
+pub fn added_content<'a>(old: Option<&'a [u8]>, new: &'a [u8]) -> Result<AddedContent<'a>> {
     let decoded_new = decode_utf16(new);
     let decoded_old = old.and_then(decode_utf16);
     let new_text = decoded_new.as_ref().map_or(new, |text| text.as_bytes());
@@ -90,12 +91,15 @@ pub fn added_content(old: Option<&[u8]>, new: &[u8]) -> Result<AddedContent> {
     };
     if decoded_new.is_none() && (is_binary(new) || old_text.is_some_and(is_binary)) {
         return Ok(AddedContent::Binary {
-            bytes: new.to_vec(),
-            previous: old.map(<[u8]>::to_vec).into_iter().collect(),
+            bytes: Cow::Borrowed(new),
+            previous: old.map(Cow::Borrowed).into_iter().collect(),
         });
     }
     match old_text {
-        None => Ok(AddedContent::Text(new_text.to_vec())),
+        None => Ok(AddedContent::Text(match decoded_new {
+            Some(text) => Cow::Owned(text.into_bytes()),
+            None => Cow::Borrowed(new),
+        })),
         Some(old_text) => Ok(AddedContent::Lines(added_lines(Some(old_text), new_text)?)),
     }
 }

@@ -31,7 +31,7 @@ pub fn commit_info(commit: &Commit<'_>) -> CommitInfo {
 pub fn added_in_commit(
     repo: &Repository,
     commit: &Commit<'_>,
-    sink: &mut dyn FnMut(AddedText) -> Result<()>,
+    sink: &mut dyn FnMut(AddedText<'_>) -> Result<()>,
 ) -> Result<()> {
     let info = Arc::new(commit_info(commit));
     let message = commit.message_bytes();
@@ -64,7 +64,7 @@ fn keep_only_new_since(
     repo: &Repository,
     tree: &Tree<'_>,
     parent_tree: &Tree<'_>,
-    added: &mut AddedText,
+    added: &mut AddedText<'_>,
 ) -> Result<()> {
     let path = path_from_bytes(&added.path);
     let blob_at = |tree: &Tree<'_>| -> Result<_> {
@@ -97,7 +97,7 @@ fn keep_only_new_since(
         }
         AddedContent::Binary { previous, .. } => {
             if let Some(blob) = parent_blob {
-                previous.push(blob.content().to_vec());
+                previous.push(std::borrow::Cow::Owned(blob.content().to_vec()));
             }
         }
     }

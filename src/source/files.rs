@@ -18,7 +18,7 @@ pub const STDIN_LABEL: &str = "(stdin)";
 /// live in `.env` and `.cargo/`; a file named explicitly is always read; `-` is standard input.
 pub fn added_in_paths(
     paths: &[impl AsRef<Path>],
-    sink: &mut dyn FnMut(AddedText) -> Result<()>,
+    sink: &mut dyn FnMut(AddedText<'_>) -> Result<()>,
 ) -> Result<usize> {
     let mut files_read = 0;
     for path in paths {
@@ -55,7 +55,7 @@ pub fn added_in_paths(
 fn emit(
     label: Vec<u8>,
     content: &[u8],
-    sink: &mut dyn FnMut(AddedText) -> Result<()>,
+    sink: &mut dyn FnMut(AddedText<'_>) -> Result<()>,
 ) -> Result<()> {
     if !may_contain_secret(&label, content) {
         return Ok(());

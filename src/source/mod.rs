@@ -12,6 +12,7 @@ pub mod pre_push;
 pub mod staged;
 pub mod tree_diff;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -44,46 +45,47 @@ pub struct AddedLine {
     pub bytes: Vec<u8>,
 }
 
-/// What a change adds to one file (or message).
+/// What a change adds to one file (or message). Whole contents are borrowed from the blob or
+/// buffer they were read into, so a huge file is held once, not copied.
 #[derive(Debug)]
-pub enum AddedContent {
+pub enum AddedContent<'a> {
     /// A text all of whose lines are added: a new file, a message.
-    Text(Vec<u8>),
+    Text(Cow<'a, [u8]>),
     /// The added lines of a changed text file.
     Lines(Vec<AddedLine>),
     /// A binary file's new content and the versions it replaces: tokens found in `bytes` that
     /// are not in any of `previous` count as added.
     Binary {
-        bytes: Vec<u8>,
-        previous: Vec<Vec<u8>>,
+        bytes: Cow<'a, [u8]>,
+        previous: Vec<Cow<'a, [u8]>>,
     },
 }
 
 /// Added text, with where it was added.
 #[derive(Debug)]
-pub struct AddedText {
+pub struct AddedText<'a> {
     /// Path relative to the repository root, as git stores it (not necessarily UTF-8), or a
     /// label such as [`COMMIT_MESSAGE`].
     pub path: Vec<u8>,
     /// The commit that adds it; `None` for the staged change.
     pub commit: Option<Arc<CommitInfo>>,
-    pub content: AddedContent,
+    pub content: AddedContent<'a>,
     /// The whole new file, kept only for files whose rules need context beyond the added lines
     /// (cargo credentials files, where a header may sit on an unchanged line).
-    pub file_text: Option<Vec<u8>>,
+    pub file_text: Option<Cow<'a, [u8]>>,
 }
 
-impl AddedText {
+impl<'a> AddedText<'a> {
     /// Added text of the file at `path` whose new content is `new_content`.
     pub fn new(
         path: Vec<u8>,
         commit: Option<Arc<CommitInfo>>,
-        content: AddedContent,
-        new_content: &[u8],
-    ) -> AddedText {
+        content: AddedContent<'a>,
+        new_content: &'a [u8],
+    ) -> AddedText<'a> {
         let file_text = is_credentials_path(&path).then(|| match decode_utf16(new_content) {
-            Some(text) => text.into_bytes(),
-            None => new_content.to_vec(),
+            Some(text) => Cow::Owned(text.into_bytes()),
+            None => Cow::Borrowed(new_content),
         });
         AddedText {
             path,
@@ -94,11 +96,11 @@ impl AddedText {
     }
 
     /// Added text that is a message (commit or tag), every line of it new.
-    pub fn message(label: &[u8], commit: Arc<CommitInfo>, message: &[u8]) -> AddedText {
+    pub fn message(label: &[u8], commit: Arc<CommitInfo>, message: &'a [u8]) -> AddedText<'a> {
         AddedText {
             path: label.to_vec(),
             commit: Some(commit),
-            content: AddedContent::Text(message.to_vec()),
+            content: AddedContent::Text(Cow::Borrowed(message)),
             file_text: None,
         }
     }

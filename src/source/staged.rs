@@ -18,7 +18,7 @@ use super::AddedText;
 /// is never the working tree.
 pub fn added_in_index(
     repo: &Repository,
-    sink: &mut dyn FnMut(AddedText) -> Result<()>,
+    sink: &mut dyn FnMut(AddedText<'_>) -> Result<()>,
 ) -> Result<()> {
     let head_tree = head_tree(repo)?;
     let changes = index_changes(repo, head_tree.as_ref())?;
@@ -29,7 +29,7 @@ pub fn added_in_index(
 /// what the repository tracks, for auditing the allowlist.
 pub fn all_in_index(
     repo: &Repository,
-    sink: &mut dyn FnMut(AddedText) -> Result<()>,
+    sink: &mut dyn FnMut(AddedText<'_>) -> Result<()>,
 ) -> Result<()> {
     let changes = index_changes(repo, None)?;
     added_in_changes(repo, &changes, None, sink)
