@@ -311,30 +311,22 @@ impl Scanner {
             )));
         }
         for &object_id in &plan.tagged_objects {
-            self.scan_tagged_object(repo, object_id, &mut report.findings)?;
+            let found = self.scan_tagged_object(repo, object_id)?;
+            report.findings.extend(found);
         }
         Ok(report)
     }
 
     /// Scans a blob or tree that a tag points at, all of it being new.
-    fn scan_tagged_object(
-        &self,
-        repo: &Repository,
-        object_id: Oid,
-        findings: &mut Vec<Finding>,
-    ) -> Result<()> {
-        let mut sink = |added: AddedText<'_>| {
-            findings.extend(self.findings_in(&added));
-            Ok(())
-        };
+    fn scan_tagged_object(&self, repo: &Repository, object_id: Oid) -> Result<Vec<Finding>> {
         if let Ok(tree) = repo.find_tree(object_id) {
             let changes = tree_diff::changed_files(repo, None, &tree)?;
-            return blobs::added_in_changes(repo, &changes, None, &mut sink);
+            return self.findings_from(|sink| blobs::added_in_changes(repo, &changes, None, sink));
         }
         let label = format!("(tagged blob {object_id})").into_bytes();
         let blob = blobs::find_blob(repo, object_id, &label)?;
         let content = blobs::added_content(None, blob.content())?;
-        sink(AddedText::new(label, None, content, blob.content()))
+        Ok(self.findings_in(&AddedText::new(label, None, content, blob.content())))
     }
 }
 

@@ -112,11 +112,6 @@ fn utf16_bom(bytes: &[u8]) -> Option<bool> {
     }
 }
 
-/// Whether `bytes` is UTF-16 text (it starts with a byte-order mark).
-pub fn is_utf16(bytes: &[u8]) -> bool {
-    utf16_bom(bytes).is_some()
-}
-
 /// UTF-16 text with a byte-order mark, decoded to UTF-8 (unpaired surrogates become U+FFFD).
 /// `None` when there is no byte-order mark.
 pub fn decode_utf16(bytes: &[u8]) -> Option<String> {
