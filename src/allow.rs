@@ -8,7 +8,9 @@
 //! ```
 //!
 //! Every entry has exactly one selector and a reason; unknown keys are errors, so a typo cannot
-//! silently widen or narrow what is allowed.
+//! silently widen or narrow what is allowed. The file is committed and shared, so it may never
+//! hold a token itself (in any entry, comment or escaped form), and an entry that would let every
+//! token through (`pattern = ""`, `path = "*"`, …) is refused when the file is loaded.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -16,6 +18,10 @@ use std::path::{Path, PathBuf};
 use globset::{GlobBuilder, GlobMatcher};
 use regex::Regex;
 use serde::Deserialize;
+use toml::Spanned;
+
+use crate::detect::{candidate_lines, find_in_line, FileHint};
+use crate::redact::{fingerprint, redact_token};
 
 /// The allowlist's file name at the root of a repository's working tree.
 pub const FILE_NAME: &str = ".ciokeyignore.toml";
@@ -123,6 +129,17 @@ pub enum Selector {
     Pattern(Regex),
 }
 
+impl Selector {
+    /// The selector as written in the file (normalised), to tell duplicate entries apart.
+    pub fn describe(&self) -> String {
+        match self {
+            Selector::Fingerprint(fingerprint) => format!("fingerprint = {fingerprint:?}"),
+            Selector::Path(exact, _) => format!("path = {:?}", exact.glob().glob()),
+            Selector::Pattern(regex) => format!("pattern = {:?}", regex.as_str()),
+        }
+    }
+}
+
 /// One `[[allow]]` entry.
 #[derive(Debug)]
 pub struct Entry {
@@ -184,10 +201,10 @@ struct RawFile {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawEntry {
-    fingerprint: Option<String>,
-    path: Option<String>,
-    pattern: Option<String>,
-    reason: Option<String>,
+    fingerprint: Option<Spanned<String>>,
+    path: Option<Spanned<String>>,
+    pattern: Option<Spanned<String>>,
+    reason: Option<Spanned<String>>,
     expires: Option<toml::value::Datetime>,
 }
 
@@ -225,6 +242,11 @@ impl Allowlist {
                 message,
             }
         };
+        // Before anything else: a token anywhere in the file (comments included) has leaked
+        // into a shared file, whether or not the rest of it parses.
+        if let Some((offset, message)) = secret_in(text) {
+            return Err(error_at(offset, message));
+        }
         let raw: RawFile = toml::from_str(text).map_err(|err| {
             let offset = err.span().map_or(0, |span| span.start);
             error_at(offset, err.message().trim().to_string())
@@ -235,18 +257,56 @@ impl Allowlist {
             let entry = spanned.into_inner();
             let origin = format!("{}:{}", path.display(), line_and_column(text, offset).0);
             let fail = |message: &str| error_at(offset, format!("[[allow]] entry: {message}"));
+            // Values as TOML decoded them: escapes such as `\u0063io…` cannot hide a token.
+            for value in [
+                &entry.fingerprint,
+                &entry.path,
+                &entry.pattern,
+                &entry.reason,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                if let Some((_, message)) = secret_in(value.get_ref()) {
+                    return Err(error_at(value.span().start, message));
+                }
+            }
             let selector = match (entry.fingerprint, entry.path, entry.pattern) {
-                (Some(fingerprint), None, None) => parse_fingerprint(&fingerprint)
-                    .ok_or_else(|| fail("fingerprint must be \"sha256:\" and 64 hex digits"))?,
-                (None, Some(glob), None) => parse_glob(&glob)
-                    .map_err(|err| fail(&format!("invalid path glob {glob:?}: {err}")))?,
-                (None, None, Some(pattern)) => Selector::Pattern(
-                    Regex::new(&pattern).map_err(|err| fail(&format!("invalid pattern: {err}")))?,
-                ),
+                (Some(fingerprint), None, None) => parse_fingerprint(fingerprint.get_ref())
+                    .ok_or_else(|| {
+                        error_at(
+                            fingerprint.span().start,
+                            format!(
+                                "[[allow]] entry: {}",
+                                fingerprint_mistake(fingerprint.get_ref())
+                            ),
+                        )
+                    })?,
+                (None, Some(glob), None) => {
+                    let at = glob.span().start;
+                    let glob = glob.into_inner();
+                    let selector = parse_glob(&glob)
+                        .map_err(|err| fail(&format!("invalid path glob {glob:?}: {err}")))?;
+                    if let Some(problem) = catch_all_path(&glob, &selector) {
+                        return Err(error_at(at, format!("[[allow]] entry: {problem}")));
+                    }
+                    selector
+                }
+                (None, None, Some(pattern)) => {
+                    let at = pattern.span().start;
+                    let pattern = pattern.into_inner();
+                    let regex = Regex::new(&pattern)
+                        .map_err(|err| fail(&format!("invalid pattern: {err}")))?;
+                    if let Some(problem) = pattern_problem(&pattern, &regex) {
+                        return Err(error_at(at, format!("[[allow]] entry: {problem}")));
+                    }
+                    Selector::Pattern(regex)
+                }
                 _ => return Err(fail("needs exactly one of fingerprint, path or pattern")),
             };
             let reason = entry
                 .reason
+                .map(Spanned::into_inner)
                 .filter(|reason| !reason.trim().is_empty())
                 .ok_or_else(|| fail("missing reason: say why this token may be committed"))?;
             let expires = entry
@@ -273,14 +333,35 @@ impl Allowlist {
         })
     }
 
+    /// Pairs of entries with the same selector: each later entry with the first one like it.
+    pub fn duplicates(&self) -> Vec<(&Entry, &Entry)> {
+        let mut first_seen: std::collections::HashMap<String, &Entry> = Default::default();
+        let mut duplicates = Vec::new();
+        for entry in &self.entries {
+            match first_seen.entry(entry.selector.describe()) {
+                std::collections::hash_map::Entry::Occupied(first) => {
+                    duplicates.push((entry, *first.get()));
+                }
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(entry);
+                }
+            }
+        }
+        duplicates
+    }
+
     /// Judges entries' expiry against `today` instead of the system clock.
     pub fn with_today(mut self, today: Day) -> Allowlist {
         self.today = Some(today);
         self
     }
 
-    /// What the allowlist says of a token found at `path`.
+    /// What the allowlist says of a token found at `path`. A token in an allowlist file itself is
+    /// never allowed: that file is shared with everyone who clones the repository.
     pub fn verdict(&self, path: &Path, token: &[u8], fingerprint: &str) -> Verdict<'_> {
+        if is_allowlist_file(path) {
+            return Verdict::NotListed;
+        }
         let today = self.today.unwrap_or_else(Day::today);
         let mut expired = None;
         for entry in self
@@ -310,6 +391,9 @@ pub fn append_fingerprint_entry(
     use toml_edit::{value, ArrayOfTables, DocumentMut, Item, Table};
 
     if parse_fingerprint(fingerprint).is_none() {
+        if is_bare_sha256(fingerprint) {
+            anyhow::bail!("{}", fingerprint_mistake(fingerprint));
+        }
         anyhow::bail!(
             "{} is not a fingerprint: pass the \"sha256:…\" value a report prints, never the token",
             crate::redact::redact_text(fingerprint.as_bytes())
@@ -317,6 +401,11 @@ pub fn append_fingerprint_entry(
     }
     if reason.trim().is_empty() {
         anyhow::bail!("an allowlist entry needs a reason: --reason \"why this is safe\"");
+    }
+    if let Some(day) = expires.filter(|&day| day < Day::today()) {
+        anyhow::bail!(
+            "--expires {day} is in the past: the entry would never apply; give a later date"
+        );
     }
     let existing = match std::fs::read_to_string(path) {
         Ok(text) => text,
@@ -355,6 +444,168 @@ pub fn append_fingerprint_entry(
     text.push_str(&snippet.to_string());
     Allowlist::parse(&text, path)?;
     std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+}
+
+/// Whether `path` (relative to the repository root) is an allowlist file, at any depth.
+pub fn is_allowlist_file(path: &Path) -> bool {
+    path.file_name() == Some(std::ffi::OsStr::new(FILE_NAME))
+}
+
+/// The first secret the detector finds in `text` that is not an obvious placeholder: its byte
+/// offset, and a message that names it redacted and says what to write instead.
+fn secret_in(text: &str) -> Option<(usize, String)> {
+    for (_, line) in candidate_lines(text.as_bytes()) {
+        let line_start = line.as_ptr() as usize - text.as_ptr() as usize;
+        let found = find_in_line(line, FileHint::default())
+            .into_iter()
+            .find(|detection| !detection.placeholder);
+        if let Some(detection) = found {
+            let message = secret_message(detection.rule.name, &detection.secret);
+            return Some((line_start + detection.start, message));
+        }
+    }
+    None
+}
+
+fn secret_message(kind: &str, secret: &[u8]) -> String {
+    format!(
+        "holds a {kind} ({}): the allowlist is shared with the repository, so it must never \
+         contain a secret; remove it and allow the token by its fingerprint instead: \
+         fingerprint = \"{}\"",
+        redact_token(secret),
+        fingerprint(secret)
+    )
+}
+
+/// `sha256:` plus 64 hex digits with the prefix left out.
+fn is_bare_sha256(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// What is wrong with a fingerprint that does not parse.
+fn fingerprint_mistake(text: &str) -> String {
+    if is_bare_sha256(text) {
+        format!(
+            "fingerprint must start with \"sha256:\": did you mean \"sha256:{}\"?",
+            text.to_ascii_lowercase()
+        )
+    } else {
+        "fingerprint must be \"sha256:\" and 64 hex digits".to_string()
+    }
+}
+
+/// Why a path glob is refused: it is empty, or it selects every file (then it would switch the
+/// check off for the whole repository).
+fn catch_all_path(glob: &str, selector: &Selector) -> Option<String> {
+    const SAMPLE_PATHS: [&str; 6] = [
+        "a",
+        "README.md",
+        ".env",
+        "src/main.rs",
+        ".cargo/credentials.toml",
+        "tests/fixtures/deep/token.txt",
+    ];
+    let Selector::Path(exact, below) = selector else {
+        return None;
+    };
+    if glob.trim_matches('/').trim().is_empty() {
+        return Some(format!("path {glob:?} is empty: name the files to allow"));
+    }
+    let selects_all = SAMPLE_PATHS
+        .iter()
+        .all(|path| exact.is_match(path) || below.is_match(path));
+    selects_all.then(|| {
+        format!(
+            "path {glob:?} matches every file, which would switch the check off; name a \
+             directory or file (path = \"tests/fixtures/\"), or allow tokens by fingerprint"
+        )
+    })
+}
+
+/// Why a pattern is refused: it holds a token (the token would then be committed in the
+/// allowlist), looks like a fingerprint, or matches every token.
+fn pattern_problem(pattern: &str, regex: &Regex) -> Option<String> {
+    if let Some(secret) = secret_in_pattern(pattern) {
+        return Some(secret);
+    }
+    let hex = pattern.strip_prefix("sha256:").unwrap_or(pattern);
+    if is_bare_sha256(hex) {
+        return Some(format!(
+            "a pattern is searched in the token text, not its hash: did you mean \
+             fingerprint = \"sha256:{}\"?",
+            hex.to_ascii_lowercase()
+        ));
+    }
+    let why = if regex.is_match("") {
+        "matches the empty string, so it matches every token"
+    } else {
+        let (api_tokens, trusted_publishing_tokens) = sample_tokens();
+        if api_tokens.iter().all(|token| regex.is_match(token)) {
+            if trusted_publishing_tokens
+                .iter()
+                .all(|token| regex.is_match(token))
+            {
+                "matches every token"
+            } else {
+                "matches every crates.io API token"
+            }
+        } else {
+            return None;
+        }
+    };
+    Some(format!(
+        "pattern {pattern:?} {why}, which would switch the check off; allow tokens by \
+         fingerprint, or narrow the pattern (pattern = \"^cio_tp_\" selects only Trusted \
+         Publishing tokens)"
+    ))
+}
+
+/// A token spelled out in a regex through escapes or one-character classes (`cio\x41…`,
+/// `cio[A]…`): the literal strings the pattern must match are checked for secrets.
+fn secret_in_pattern(pattern: &str) -> Option<String> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let hir = regex_syntax::parse(pattern).ok()?;
+    [ExtractKind::Prefix, ExtractKind::Suffix]
+        .into_iter()
+        .filter_map(|kind| {
+            let mut extractor = Extractor::new();
+            extractor.kind(kind).limit_total(4096);
+            extractor.extract(&hir).literals().map(<[_]>::to_vec)
+        })
+        .flatten()
+        .find_map(|literal| {
+            let text = String::from_utf8_lossy(literal.as_bytes()).into_owned();
+            secret_in(&text).map(|(_, message)| message)
+        })
+}
+
+/// Made-up tokens of both kinds (generated here, never written down anywhere) against which a
+/// pattern is tried: one that matches all of them lets every token through.
+fn sample_tokens() -> (Vec<String>, Vec<String>) {
+    const ALPHANUMERIC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    const SAMPLES: usize = 16;
+    let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut random = |len: usize| -> String {
+        (0..len)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                ALPHANUMERIC[((state >> 33) % 62) as usize] as char
+            })
+            .collect()
+    };
+    let api_tokens = (0..SAMPLES)
+        .map(|_| format!("{}{}", "cio", random(32)))
+        .collect();
+    let trusted_publishing_tokens = (0..SAMPLES)
+        .map(|_| {
+            let body = random(31);
+            let checksum = crate::detect::rules::trusted_publishing_checksum(body.as_bytes());
+            format!("{}{body}{}", "cio_tp_", checksum as char)
+        })
+        .collect();
+    (api_tokens, trusted_publishing_tokens)
 }
 
 fn parse_fingerprint(text: &str) -> Option<Selector> {
@@ -506,7 +757,7 @@ mod tests {
             ("[[allow]]\nreason = \"r\"\n", 1, "exactly one"),
             (
                 "[[allow]]\nfingerprint = \"cio123\"\nreason = \"r\"\n",
-                1,
+                2,
                 "fingerprint must",
             ),
             (
@@ -528,5 +779,185 @@ mod tests {
             assert!(err.message.contains(needle), "{text:?}: {err}");
             assert!(err.to_string().starts_with(".ciokeyignore.toml:"), "{err}");
         }
+    }
+
+    /// A made-up API token from the pattern samples (generated, never written down).
+    fn token() -> String {
+        sample_tokens().0.remove(3)
+    }
+
+    fn base64(data: &[u8]) -> String {
+        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        data.chunks(3)
+            .flat_map(|chunk| {
+                let bits = chunk
+                    .iter()
+                    .enumerate()
+                    .fold(0u32, |acc, (i, &b)| acc | u32::from(b) << (16 - 8 * i));
+                (0..=chunk.len())
+                    .map(move |i| ALPHABET[(bits >> (18 - 6 * i) & 63) as usize] as char)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_token_anywhere_in_the_file_is_refused_without_being_echoed() {
+        let token = token();
+        let hex = token
+            .bytes()
+            .map(|b| format!("\\\\x{b:02x}"))
+            .collect::<String>();
+        let one_char_classes = token.chars().map(|c| format!("[{c}]")).collect::<String>();
+        let toml_escaped = format!("\\u0063{}", &token[1..]);
+        for (text, line, column) in [
+            (
+                format!("[[allow]]\npattern = \"^{token}$\"\nreason = \"r\"\n"),
+                2,
+                13,
+            ),
+            (
+                format!("[[allow]]\npath = \"{token}.txt\"\nreason = \"r\"\n"),
+                2,
+                9,
+            ),
+            (
+                format!("[[allow]]\npath = \"a\"\nreason = \"it is {token}\"\n"),
+                3,
+                17,
+            ),
+            (
+                format!("# {token}\n[[allow]]\npath = \"a\"\nreason = \"r\"\n"),
+                1,
+                3,
+            ),
+            (
+                format!("[[allow]]\npath = \"a\"\nreason = \"{toml_escaped}\"\n"),
+                3,
+                10,
+            ),
+            (
+                format!("[[allow]]\npattern = \"{hex}\"\nreason = \"r\"\n"),
+                2,
+                1,
+            ),
+            (
+                format!("[[allow]]\npattern = \"\\\\b{token}\\\\b\"\nreason = \"r\"\n"),
+                2,
+                1,
+            ),
+            (
+                format!("[[allow]]\npattern = '{one_char_classes}'\nreason = \"r\"\n"),
+                2,
+                1,
+            ),
+            (
+                format!(
+                    "[[allow]]\npath = \"a\"\nreason = \"{}\"\n",
+                    base64(format!("token: {token}").as_bytes())
+                ),
+                3,
+                11,
+            ),
+            (format!("[[allow]\n# {token}\n"), 2, 3),
+        ] {
+            let err = parse(&text).expect_err(&text);
+            let shown = err.to_string();
+            assert!(!shown.contains(&token), "{shown}");
+            assert!(shown.contains("must never contain a secret"), "{shown}");
+            assert!(shown.contains(&fingerprint(token.as_bytes())), "{shown}");
+            assert_eq!(err.line, line, "{shown}");
+            if column > 1 {
+                assert_eq!(err.column, column, "{shown}");
+            }
+        }
+        let placeholder = ["cio", &"x".repeat(32)].concat();
+        parse(&format!(
+            "[[allow]]\npattern = \"^{placeholder}$\"\nreason = \"r\"\n"
+        ))
+        .unwrap();
+    }
+
+    #[test]
+    fn catch_all_entries_are_refused_with_the_reason() {
+        for (selector, needle) in [
+            ("pattern = \"\"", "matches the empty string"),
+            ("pattern = \".*\"", "matches the empty string"),
+            ("pattern = \"^\"", "matches the empty string"),
+            ("pattern = \"x?\"", "matches the empty string"),
+            ("pattern = \".\"", "matches every token"),
+            ("pattern = \"cio\"", "matches every token"),
+            ("pattern = \"(?i)C\"", "matches every token"),
+            ("pattern = \"[A-Z]\"", "matches every token"),
+            ("pattern = \"^cio[A-Za-z0-9]{32}$\"", "matches every crates.io API token"),
+            ("path = \"\"", "is empty"),
+            ("path = \"/\"", "is empty"),
+            ("path = \"*\"", "matches every file"),
+            ("path = \"**\"", "matches every file"),
+            ("path = \"/**\"", "matches every file"),
+            ("path = \"**/*\"", "matches every file"),
+            ("path = \"*/\"", "matches every file"),
+            ("path = \"{*,.*}\"", "matches every file"),
+            ("fingerprint = \"2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824\"", "did you mean \"sha256:2cf24dba"),
+            ("pattern = \"2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824\"", "did you mean fingerprint = \"sha256:2cf24dba"),
+        ] {
+            let text = format!("[[allow]]\n{selector}\nreason = \"r\"\n");
+            let err = parse(&text).expect_err(&text);
+            assert!(err.message.contains(needle), "{text}: {err}");
+            assert_eq!(err.line, 2, "{err}");
+        }
+        for selector in [
+            "pattern = \"^cio_tp_\"",
+            "pattern = \"Q\"",
+            "path = \"*.snap\"",
+            "path = \"tests/fixtures/\"",
+            "path = \"/README.md\"",
+        ] {
+            parse(&format!("[[allow]]\n{selector}\nreason = \"r\"\n")).unwrap();
+        }
+    }
+
+    #[test]
+    fn duplicates_are_paired_with_the_first_entry_like_them() {
+        let list = parse(&format!(
+            "[[allow]]\npath = \"a/\"\nreason = \"x\"\n\
+             [[allow]]\nfingerprint = \"{FINGERPRINT}\"\nreason = \"y\"\n\
+             [[allow]]\npath = \"a\"\nreason = \"z\"\n\
+             [[allow]]\nfingerprint = \"{}\"\nreason = \"w\"\n",
+            FINGERPRINT.to_ascii_uppercase().replace("SHA256", "sha256")
+        ))
+        .unwrap();
+        let pairs: Vec<(&str, &str)> = list
+            .duplicates()
+            .into_iter()
+            .map(|(entry, first)| (entry.origin.as_str(), first.origin.as_str()))
+            .collect();
+        assert_eq!(
+            pairs,
+            vec![
+                (".ciokeyignore.toml:7", ".ciokeyignore.toml:1"),
+                (".ciokeyignore.toml:10", ".ciokeyignore.toml:4"),
+            ]
+        );
+    }
+
+    #[test]
+    fn no_entry_allows_a_token_inside_an_allowlist_file() {
+        let token = token();
+        let fingerprint = fingerprint(token.as_bytes());
+        let list = parse(&format!(
+            "[[allow]]\nfingerprint = \"{fingerprint}\"\nreason = \"r\"\n\
+             [[allow]]\npath = \".ciokeyignore.toml\"\nreason = \"r\"\n"
+        ))
+        .unwrap();
+        for path in [".ciokeyignore.toml", "sub/.ciokeyignore.toml"] {
+            assert_eq!(
+                list.verdict(Path::new(path), token.as_bytes(), &fingerprint),
+                Verdict::NotListed
+            );
+        }
+        assert!(matches!(
+            list.verdict(Path::new("a.txt"), token.as_bytes(), &fingerprint),
+            Verdict::Allowed(_)
+        ));
     }
 }

@@ -162,12 +162,44 @@ fn scanner(repo: Option<&Repository>, cli: &Cli) -> Result<Scanner> {
         Some(repo) => repo.workdir().map(|workdir| workdir.join(allow::FILE_NAME)),
         None => Some(PathBuf::from(allow::FILE_NAME)),
     };
-    let allowlist = match (&cli.config, default_path) {
-        (Some(path), _) => Allowlist::load(path, path, true)?,
-        (None, Some(path)) => Allowlist::load(&path, Path::new(allow::FILE_NAME), false)?,
-        (None, None) => Allowlist::default(),
+    let (allowlist, path) = match (&cli.config, default_path) {
+        (Some(path), _) => (Allowlist::load(path, path, true)?, path.clone()),
+        (None, Some(path)) => (
+            Allowlist::load(&path, Path::new(allow::FILE_NAME), false)?,
+            path,
+        ),
+        (None, None) => (Allowlist::default(), PathBuf::new()),
     };
+    if let Some(repo) = repo.filter(|_| !allowlist.entries.is_empty()) {
+        warn_if_untracked(repo, &path);
+    }
     Ok(Scanner::new(allowlist))
+}
+
+/// Warns (on stderr, without blocking) when the allowlist in use is a file in the working tree
+/// that git does not track: teammates and CI do not have its entries, so their checks will
+/// block what this one lets through.
+fn warn_if_untracked(repo: &Repository, allowlist: &Path) {
+    let Some(workdir) = repo.workdir().and_then(|dir| dir.canonicalize().ok()) else {
+        return;
+    };
+    let Ok(file) = allowlist.canonicalize() else {
+        return;
+    };
+    let Ok(relative) = file.strip_prefix(&workdir) else {
+        return;
+    };
+    let tracked = repo
+        .index()
+        .map(|index| index.get_path(relative, 0).is_some())
+        .unwrap_or(true);
+    if !tracked {
+        let shown = cio_hook::redact::redact_text(relative.as_os_str().as_encoded_bytes());
+        eprintln!(
+            "cio-hook: warning: {shown} is not tracked by git, so teammates and CI do not have \
+             its entries and their checks will block what it allows here (git add {shown})"
+        );
+    }
 }
 
 /// Where `allow` writes: `--config`, or `.ciokeyignore.toml` at the working tree's root.
@@ -194,10 +226,21 @@ fn check_config(repo: &Repository, cli: &Cli) -> Result<i32> {
         })
         .collect();
     let entries = &scanner.allowlist().entries;
+    let duplicates = scanner.allowlist().duplicates();
     let today = allow::Day::today();
     let mut to_review = 0;
     for entry in entries {
-        let problem = if entry.is_expired(today) {
+        let duplicate_of = duplicates
+            .iter()
+            .find(|(duplicate, _)| std::ptr::eq(*duplicate, entry))
+            .map(|(_, first)| first);
+        let problem = if let Some(first) = duplicate_of {
+            format!(
+                "duplicates the entry at {} ({}); remove one",
+                first.origin,
+                entry.selector.describe()
+            )
+        } else if entry.is_expired(today) {
             format!(
                 "expired on {}",
                 entry.expires.map(|day| day.to_string()).unwrap_or_default()

@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use git2::{Oid, Repository};
 use memchr::memmem;
 
-use crate::allow::{Allowlist, Verdict};
+use crate::allow::{is_allowlist_file, Allowlist, Verdict};
 use crate::detect::{candidate_lines, find_in_credentials_file, find_in_line, Detection, FileHint};
 use crate::redact::{display_path, fingerprint, redact_text, redact_token};
 use crate::report::{Finding, Report, Scope, Status, INLINE_ALLOW_MARKER};
@@ -66,7 +66,7 @@ impl Scanner {
             let allowed_inline = memmem::find(line, INLINE_ALLOW_MARKER).is_some();
             for detection in find_in_line(line, hint) {
                 let mut found = finding(detection, Some((line, number)));
-                if allowed_inline && found.is_blocking() {
+                if allowed_inline && found.is_blocking() && !is_allowlist_file(&fs_path) {
                     found.status = Status::AllowedInline;
                 }
                 findings.push(found);

@@ -205,7 +205,7 @@ fn check_config_lists_expired_and_unused_entries() {
         ".ciokeyignore.toml",
         "[[allow]]\npath = \"fixture.txt\"\nreason = \"used\"\n\n\
          [[allow]]\npath = \"gone/\"\nreason = \"stale\"\n\n\
-         [[allow]]\npattern = \"^cio\"\nreason = \"old\"\nexpires = 2001-01-01\n",
+         [[allow]]\npattern = \"^cio_tp_\"\nreason = \"old\"\nexpires = 2001-01-01\n",
     );
     let run = repo.cio_hook(&["check-config"]);
     run.expect_code(1)

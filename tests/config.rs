@@ -1,0 +1,230 @@
+//! The allowlist can never let a token in: an entry holding a token, a catch-all entry or a token
+//! inside `.ciokeyignore.toml` itself blocks; `allow` and `check-config` catch the usual mistakes.
+
+mod common;
+
+use common::{api_token, Repo};
+
+const ALLOWLIST: &str = ".ciokeyignore.toml";
+
+/// A repository with hooks installed, one clean commit, and `fixture.txt` staged with a token.
+fn repo_with_staged_token(seed: u64) -> (Repo, String) {
+    let repo = Repo::new();
+    repo.install_hooks();
+    repo.commit_file_unchecked("README", "hello\n", "first");
+    let token = api_token(seed);
+    repo.write("fixture.txt", format!("{token}\n"));
+    repo.git_ok(&["add", "fixture.txt"]);
+    (repo, token)
+}
+
+/// The fingerprint a JSON report gives the first finding.
+fn first_fingerprint(repo: &Repo) -> String {
+    let report: serde_json::Value =
+        serde_json::from_str(&repo.cio_hook(&["scan-staged", "--format", "json"]).stdout).unwrap();
+    report["findings"][0]["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn an_entry_holding_the_token_is_refused_and_the_commit_blocked() {
+    let (repo, token) = repo_with_staged_token(201);
+    let fingerprint = first_fingerprint(&repo);
+    repo.write(
+        ALLOWLIST,
+        format!("[[allow]]\npattern = \"{token}\"\nreason = \"fixture\"\n"),
+    );
+    let run = repo.commit("token allowed by itself", &[]);
+    run.expect_code(1)
+        .expect_no_full_token(&[&token])
+        .expect_contains(".ciokeyignore.toml:2:12: holds a crates.io API token")
+        .expect_contains(&format!("fingerprint = \"{fingerprint}\""))
+        .expect_contains("--no-verify");
+    repo.cio_hook(&["scan-staged"])
+        .expect_code(2)
+        .expect_no_full_token(&[&token]);
+    repo.cio_hook(&["check-config"])
+        .expect_code(2)
+        .expect_no_full_token(&[&token])
+        .expect_contains(".ciokeyignore.toml:2:12");
+    // Spelled through a TOML escape, or in a regex with one escaped character: still refused.
+    for pattern in [
+        format!("\\u0063{}", &token[1..]),
+        format!(
+            "^{}\\\\x{:02x}{}$",
+            &token[..5],
+            token.as_bytes()[5],
+            &token[6..]
+        ),
+    ] {
+        repo.write(
+            ALLOWLIST,
+            format!("[[allow]]\npattern = \"{pattern}\"\nreason = \"fixture\"\n"),
+        );
+        repo.cio_hook(&["scan-staged"])
+            .expect_code(2)
+            .expect_no_full_token(&[&token])
+            .expect_contains(".ciokeyignore.toml:2:11: ")
+            .expect_contains("must never contain a secret");
+    }
+    assert_eq!(repo.commit_count(), 1);
+    // The way that works: the fingerprint.
+    repo.write(
+        ALLOWLIST,
+        format!("[[allow]]\nfingerprint = \"{fingerprint}\"\nreason = \"fixture\"\n"),
+    );
+    repo.git_ok(&["add", ALLOWLIST]);
+    repo.commit("fixture allowed by fingerprint", &[])
+        .expect_code(0);
+}
+
+#[test]
+fn a_token_inside_the_allowlist_file_is_never_allowed() {
+    let (repo, token) = repo_with_staged_token(202);
+    let fingerprint = first_fingerprint(&repo);
+    let allowing = format!(
+        "[[allow]]\nfingerprint = \"{fingerprint}\"\nreason = \"fixture\"\n\n\
+         [[allow]]\npath = \"{ALLOWLIST}\"\nreason = \"the allowlist itself\"\n"
+    );
+    // The index holds an allowlist with the token in a comment; the working tree's copy (the one
+    // that is loaded) allows the token by fingerprint and the allowlist by path.
+    repo.write(ALLOWLIST, format!("# {token}\n{allowing}"));
+    repo.git_ok(&["add", ALLOWLIST]);
+    repo.write(ALLOWLIST, &allowing);
+    let run = repo.commit("token hidden in the allowlist", &[]);
+    assert_ne!(run.code, 0, "{}", run.all());
+    run.expect_no_full_token(&[&token])
+        .expect_contains(".ciokeyignore.toml:1:3");
+    assert_eq!(repo.commit_count(), 1);
+    // The same file, committed without the hook: scan-history blocks on it, though the current
+    // allowlist allows the token (in fixture.txt) everywhere else.
+    repo.git_ok(&["commit", "-q", "--no-verify", "-m", "bypassed"]);
+    let history = repo.cio_hook(&["scan-history", "--format", "json"]);
+    history.expect_code(1).expect_no_full_token(&[&token]);
+    let report: serde_json::Value = serde_json::from_str(&history.stdout).unwrap();
+    let statuses: Vec<(String, String)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|finding| {
+            (
+                finding["path"].as_str().unwrap().to_string(),
+                finding["status"]["kind"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        vec![
+            (ALLOWLIST.to_string(), "blocking".to_string()),
+            ("fixture.txt".to_string(), "allowed".to_string()),
+        ]
+    );
+}
+
+#[test]
+fn catch_all_entries_are_refused_with_the_reason() {
+    let (repo, token) = repo_with_staged_token(203);
+    for (selector, why) in [
+        (
+            "pattern = \"\"",
+            "matches the empty string, so it matches every token",
+        ),
+        ("pattern = \".*\"", "matches the empty string"),
+        ("pattern = \"^cio\"", "matches every token"),
+        ("path = \"*\"", "matches every file"),
+        ("path = \"**\"", "matches every file"),
+        ("path = \"/**\"", "matches every file"),
+        ("path = \"**/*\"", "matches every file"),
+        ("path = \"\"", "is empty"),
+    ] {
+        repo.write(
+            ALLOWLIST,
+            format!("# team allowlist\n[[allow]]\n{selector}\nreason = \"everything\"\n"),
+        );
+        let run = repo.commit("everything allowed", &[]);
+        assert_ne!(run.code, 0, "{selector}: {}", run.all());
+        run.expect_no_full_token(&[&token])
+            .expect_contains(".ciokeyignore.toml:3:")
+            .expect_contains(why);
+        repo.cio_hook(&["check-config"])
+            .expect_code(2)
+            .expect_contains(why);
+    }
+    assert_eq!(repo.commit_count(), 1);
+}
+
+#[test]
+fn allow_refuses_a_past_expiry_and_a_fingerprint_without_its_prefix() {
+    let (repo, _token) = repo_with_staged_token(204);
+    let fingerprint = first_fingerprint(&repo);
+    let hex = fingerprint.strip_prefix("sha256:").unwrap();
+    repo.cio_hook(&[
+        "allow",
+        &fingerprint,
+        "--reason",
+        "fixture",
+        "--expires",
+        "2001-01-01",
+    ])
+    .expect_code(2)
+    .expect_contains("--expires 2001-01-01 is in the past");
+    repo.cio_hook(&["allow", hex, "--reason", "fixture"])
+        .expect_code(2)
+        .expect_contains(&format!("did you mean \"{fingerprint}\"?"));
+    assert!(!repo.path.join(ALLOWLIST).exists());
+    repo.write(
+        ALLOWLIST,
+        format!("[[allow]]\nfingerprint = \"{hex}\"\nreason = \"fixture\"\n"),
+    );
+    repo.cio_hook(&["scan-staged"])
+        .expect_code(2)
+        .expect_contains(".ciokeyignore.toml:2:15: [[allow]] entry: fingerprint must start")
+        .expect_contains(&format!("did you mean \"{fingerprint}\"?"));
+}
+
+#[test]
+fn check_config_lists_duplicate_entries() {
+    let (repo, token) = repo_with_staged_token(205);
+    let fingerprint = first_fingerprint(&repo);
+    repo.write(
+        ALLOWLIST,
+        format!(
+            "[[allow]]\nfingerprint = \"{fingerprint}\"\nreason = \"fixture\"\n\n\
+             [[allow]]\nfingerprint = \"{}\"\nreason = \"the same, again\"\n",
+            fingerprint.to_ascii_uppercase().replace("SHA256", "sha256")
+        ),
+    );
+    repo.git_ok(&["add", "-A"]);
+    repo.cio_hook(&["check-config"])
+        .expect_code(1)
+        .expect_no_full_token(&[&token])
+        .expect_contains(".ciokeyignore.toml:5: duplicates the entry at .ciokeyignore.toml:1")
+        .expect_contains("2 entries, 1 to review");
+}
+
+#[test]
+fn an_untracked_allowlist_gets_a_warning_that_does_not_block() {
+    let (repo, _token) = repo_with_staged_token(206);
+    let fingerprint = first_fingerprint(&repo);
+    repo.write(
+        ALLOWLIST,
+        format!("[[allow]]\nfingerprint = \"{fingerprint}\"\nreason = \"fixture\"\n"),
+    );
+    let warning = ".ciokeyignore.toml is not tracked by git, so teammates and CI do not have";
+    let run = repo.cio_hook(&["scan-staged"]);
+    run.expect_code(0);
+    assert!(run.stderr.contains(warning), "{}", run.stderr);
+    assert!(!run.stdout.contains(warning), "{}", run.stdout);
+    let run = repo.cio_hook(&["check-config"]);
+    run.expect_code(0);
+    assert!(run.stderr.contains(warning), "{}", run.stderr);
+    let run = repo.commit("fixture, allowlist not added", &[]);
+    run.expect_code(0).expect_contains(warning);
+    repo.git_ok(&["add", ALLOWLIST]);
+    let run = repo.cio_hook(&["scan-staged"]);
+    run.expect_code(0);
+    assert!(!run.all().contains("not tracked"), "{}", run.all());
+}
