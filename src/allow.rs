@@ -582,27 +582,24 @@ fn secret_in_pattern(pattern: &str) -> Option<String> {
 /// Made-up tokens of both kinds (generated here, never written down anywhere) against which a
 /// pattern is tried: one that matches all of them lets every token through.
 fn sample_tokens() -> (Vec<String>, Vec<String>) {
+    use sha2::{Digest, Sha256};
     const ALPHANUMERIC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    const SAMPLES: usize = 16;
-    let mut state: u64 = 0x2545_F491_4F6C_DD1D;
-    let mut random = |len: usize| -> String {
-        (0..len)
-            .map(|_| {
-                state = state
-                    .wrapping_mul(6_364_136_223_846_793_005)
-                    .wrapping_add(1_442_695_040_888_963_407);
-                ALPHANUMERIC[((state >> 33) % 62) as usize] as char
-            })
+    const SAMPLES: u8 = 16;
+    // Each body is a hash of its index, mapped onto the alphabet: deterministic and varied.
+    let body = |seed: u8, len: usize| -> String {
+        Sha256::digest([seed])[..len]
+            .iter()
+            .map(|&byte| ALPHANUMERIC[usize::from(byte) % ALPHANUMERIC.len()] as char)
             .collect()
     };
     let api_tokens = (0..SAMPLES)
-        .map(|_| format!("{}{}", "cio", random(32)))
+        .map(|seed| format!("{}{}", "cio", body(seed, 32)))
         .collect();
-    let trusted_publishing_tokens = (0..SAMPLES)
-        .map(|_| {
-            let body = random(31);
-            let checksum = crate::detect::rules::trusted_publishing_checksum(body.as_bytes());
-            format!("{}{body}{}", "cio_tp_", checksum as char)
+    let trusted_publishing_tokens = (SAMPLES..2 * SAMPLES)
+        .map(|seed| {
+            let random = body(seed, 31);
+            let checksum = crate::detect::rules::trusted_publishing_checksum(random.as_bytes());
+            format!("{}{random}{}", "cio_tp_", checksum as char)
         })
         .collect();
     (api_tokens, trusted_publishing_tokens)
