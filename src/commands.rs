@@ -1,6 +1,7 @@
 //! Glue between the command line and the library: open the repository, load the allowlist, run
 //! the scan, write the report, choose the exit code.
 
+use std::collections::HashMap;
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -213,18 +214,36 @@ fn allowlist_path(repo: &Repository, cli: &Cli) -> Result<PathBuf> {
     Ok(workdir.join(allow::FILE_NAME))
 }
 
-/// Validates the allowlist (loading it fails on any mistake), then lists the entries that
-/// expired and those that let nothing in the tracked files through. Exit 1 when any is listed.
+/// Validates the allowlist (loading it fails on any mistake), then lists the entries to review:
+/// duplicates, expired ones, and those that let nothing through in the tracked files or in any
+/// commit of the history. An entry that only history still needs is named with where its token
+/// is, not listed for removal: without it `scan-history` would block. Exit 1 when any is listed.
 fn check_config(repo: &Repository, cli: &Cli) -> Result<i32> {
     let scanner = scanner(Some(repo), cli)?;
-    let findings = scanner.scan_tracked(repo)?;
-    let used: std::collections::HashSet<&str> = findings
-        .iter()
-        .filter_map(|finding| match &finding.status {
-            report::Status::Allowed { by, .. } => Some(by.as_str()),
-            _ => None,
-        })
-        .collect();
+    let tracked = scanner.scan_tracked(repo)?;
+    let commit_ids = commits::all_commits(repo)?;
+    let scope = Scope::Commits {
+        description: "all refs".to_string(),
+    };
+    let history = scanner.scan_commits(repo, &commit_ids, scope, &mut progress())?;
+    let allowed_by = |findings: &[report::Finding]| {
+        let mut first_use: HashMap<String, String> = HashMap::new();
+        for finding in findings {
+            if let report::Status::Allowed { by, .. } = &finding.status {
+                first_use
+                    .entry(by.clone())
+                    .or_insert_with(|| match &finding.commit {
+                        Some(commit) => {
+                            format!("commit {} {}", commit.short_oid(), finding.location())
+                        }
+                        None => finding.location(),
+                    });
+            }
+        }
+        first_use
+    };
+    let used_in_tracked = allowed_by(&tracked);
+    let used_in_history = allowed_by(&history.findings);
     let entries = &scanner.allowlist().entries;
     let duplicates = scanner.allowlist().duplicates();
     let today = allow::Day::today();
@@ -245,10 +264,21 @@ fn check_config(repo: &Repository, cli: &Cli) -> Result<i32> {
                 "expired on {}",
                 entry.expires.map(|day| day.to_string()).unwrap_or_default()
             )
-        } else if !used.contains(entry.origin.as_str()) {
-            "matches nothing in the tracked files".to_string()
-        } else {
+        } else if used_in_tracked.contains_key(&entry.origin) {
             continue;
+        } else if let Some(place) = used_in_history.get(&entry.origin) {
+            println!(
+                "{}: matches nothing in the tracked files, but still a token in history: {place}; \
+                 keep it while that commit is reachable, or scan-history blocks (reason: {})",
+                entry.origin, entry.reason
+            );
+            continue;
+        } else {
+            let commits = match commit_ids.len() {
+                1 => "1 commit".to_string(),
+                count => format!("{count} commits"),
+            };
+            format!("matches nothing in the tracked files or in the history ({commits}); remove it")
         };
         to_review += 1;
         println!("{}: {problem} (reason: {})", entry.origin, entry.reason);

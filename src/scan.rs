@@ -163,8 +163,16 @@ impl Scanner {
         self.findings_from(|sink| staged::all_in_index(repo, sink))
     }
 
-    /// Scans the staged change (the index against HEAD).
+    /// Scans the staged change (the index against HEAD). A bare repository has no index, hence
+    /// nothing staged: that is an error, not a clean result.
     pub fn scan_staged(&self, repo: &Repository) -> Result<Report> {
+        if repo.is_bare() {
+            anyhow::bail!(
+                "{} is a bare repository: it has no index, so there are no staged changes to \
+                 scan (scan-history or scan-range scan its commits)",
+                display_path(repo.path().as_os_str().as_encoded_bytes())
+            );
+        }
         Ok(Report {
             scope: Scope::Staged,
             findings: self.findings_from(|sink| staged::added_in_index(repo, sink))?,

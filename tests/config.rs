@@ -228,3 +228,65 @@ fn an_untracked_allowlist_gets_a_warning_that_does_not_block() {
     run.expect_code(0);
     assert!(!run.all().contains("not tracked"), "{}", run.all());
 }
+
+#[test]
+fn check_config_counts_history_and_says_where_the_token_still_is() {
+    let repo = Repo::new();
+    let token = api_token(207);
+    let fixture = repo.commit_file_unchecked("fixture.txt", &format!("{token}\n"), "fixture");
+    repo.git_ok(&["rm", "-q", "fixture.txt"]);
+    repo.git_ok(&["commit", "-q", "-m", "drop the fixture"]);
+    let report: serde_json::Value =
+        serde_json::from_str(&repo.cio_hook(&["scan-history", "--format", "json"]).stdout).unwrap();
+    let fingerprint = report["findings"][0]["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let history_entry =
+        format!("[[allow]]\nfingerprint = \"{fingerprint}\"\nreason = \"revoked fixture\"\n");
+    repo.write(
+        ALLOWLIST,
+        format!("{history_entry}\n[[allow]]\npath = \"gone/\"\nreason = \"stale\"\n"),
+    );
+    repo.git_ok(&["add", ALLOWLIST]);
+    repo.git_ok(&["commit", "-q", "-m", "allowlist"]);
+    repo.cio_hook(&["scan-history"]).expect_code(0);
+    let run = repo.cio_hook(&["check-config"]);
+    run.expect_code(1)
+        .expect_no_full_token(&[&token])
+        .expect_contains(&format!(
+            ".ciokeyignore.toml:1: matches nothing in the tracked files, but still a token in \
+             history: commit {} fixture.txt:1:1; keep it",
+            &fixture[..10]
+        ))
+        .expect_contains(
+            ".ciokeyignore.toml:5: matches nothing in the tracked files or in the history \
+             (3 commits); remove it (reason: stale)",
+        )
+        .expect_contains("2 entries, 1 to review");
+    // Doing what it says keeps scan-history passing; removing the other entry would not.
+    repo.write(ALLOWLIST, &history_entry);
+    repo.cio_hook(&["check-config"])
+        .expect_code(0)
+        .expect_contains(", 0 to review");
+    repo.cio_hook(&["scan-history"]).expect_code(0);
+    repo.write(ALLOWLIST, "");
+    repo.cio_hook(&["scan-history"])
+        .expect_code(1)
+        .expect_no_full_token(&[&token]);
+}
+
+#[test]
+fn scan_staged_in_a_bare_repository_is_an_error() {
+    let repo = Repo::new();
+    repo.commit_file_unchecked("a.txt", "a\n", "first");
+    let bare = repo.sibling("bare.git");
+    repo.git_ok(&["clone", "-q", "--bare", ".", bare.to_str().unwrap()]);
+    let run = repo.cio_hook(&["-C", bare.to_str().unwrap(), "scan-staged"]);
+    run.expect_code(2)
+        .expect_contains("is a bare repository: it has no index, so there are no staged changes");
+    assert!(!run.all().contains("no crates.io token"), "{}", run.all());
+    // Its commits can still be scanned.
+    repo.cio_hook(&["-C", bare.to_str().unwrap(), "scan-history"])
+        .expect_code(0);
+}

@@ -211,7 +211,8 @@ fn check_config_lists_expired_and_unused_entries() {
     run.expect_code(1)
         .expect_no_full_token(&[&token])
         .expect_contains(
-            ".ciokeyignore.toml:5: matches nothing in the tracked files (reason: stale)",
+            ".ciokeyignore.toml:5: matches nothing in the tracked files or in the history \
+             (1 commit); remove it (reason: stale)",
         )
         .expect_contains(".ciokeyignore.toml:9: expired on 2001-01-01 (reason: old)")
         .expect_contains("3 entries, 2 to review");
