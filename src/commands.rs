@@ -12,7 +12,7 @@ use git2::Repository;
 use cio_hook::allow::{self, Allowlist};
 use cio_hook::install::{self, Hook, Installed, Removed};
 use cio_hook::report::{self, Report, Scope};
-use cio_hook::source::{commits, pre_push};
+use cio_hook::source::{commits, pre_push, range};
 use cio_hook::{Scanner, EXIT_CLEAN, EXIT_FOUND};
 
 use crate::cli::{Cli, Command, Format};
@@ -30,6 +30,27 @@ pub fn bypass_hint(command: &Command) -> Option<&'static str> {
         ),
         _ => None,
     }
+}
+
+/// An error as one line, its causes joined by ": ": git2's messages without the
+/// `class=…; code=…` that libgit2 appends (git shows no such thing), a cause already said not
+/// repeated, and every token redacted.
+pub fn error_line(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain() {
+        let text = match cause.downcast_ref::<git2::Error>() {
+            Some(git_error) => git_error.message().to_string(),
+            None => cause.to_string(),
+        };
+        if line.contains(text.as_str()) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    cio_hook::redact::redact_text(line.as_bytes()).replace('\n', " ")
 }
 
 /// Runs one command and returns the process exit code.
@@ -63,7 +84,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             scanner(Some(&repo), &cli)?.scan_push(&repo, &remote, &updates, &mut progress())?
         }
         Command::ScanRange { ref revspec } => {
-            let commit_ids = commits::commits_in_range(&repo, revspec)?;
+            let commit_ids = range::commits_in_range(&repo, revspec)?;
             let scope = Scope::Commits {
                 description: revspec.clone(),
             };

@@ -28,8 +28,7 @@ fn main() {
     let code = match commands::run(cli) {
         Ok(code) => code,
         Err(err) => {
-            let message = redact_text(format!("{err:#}").as_bytes());
-            eprintln!("cio-hook: error: {}", message.replace('\n', " "));
+            eprintln!("cio-hook: error: {}", commands::error_line(&err));
             if let Some(hint) = bypass_hint {
                 eprintln!("cio-hook: {hint}");
             }

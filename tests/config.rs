@@ -290,3 +290,94 @@ fn scan_staged_in_a_bare_repository_is_an_error() {
     repo.cio_hook(&["-C", bare.to_str().unwrap(), "scan-history"])
         .expect_code(0);
 }
+
+/// The first line of stderr, which carries the error.
+fn error_of(run: &common::Run) -> String {
+    run.expect_code(2);
+    run.stderr.lines().next().unwrap_or_default().to_string()
+}
+
+#[test]
+fn errors_read_as_git_would_say_them() {
+    let repo = Repo::new();
+    repo.commit_file_unchecked("a.txt", "a\n", "first");
+    let token = api_token(208);
+    let with_token =
+        repo.commit_file_unchecked("b.txt", &format!("{token}\n"), "second, with a token");
+    repo.commit_file_unchecked("c.txt", "c\n", "third");
+    assert_eq!(
+        error_of(&repo.cio_hook(&["scan-range", "nonexistent"])),
+        "cio-hook: error: unknown revision 'nonexistent'"
+    );
+    assert_eq!(
+        error_of(&repo.cio_hook(&["scan-range", "main..nope"])),
+        "cio-hook: error: unknown revision 'nope'"
+    );
+    assert_eq!(
+        error_of(&repo.cio_hook(&["scan-path", "nonexist"])),
+        "cio-hook: error: nonexist: No such file or directory (os error 2)"
+    );
+    // `X^!` is the commit X alone, `X^-` its changes over its first parent, as in git.
+    let commits_scanned = |revspec: &str, code: i32| {
+        let run = repo.cio_hook(&["scan-range", revspec, "--format", "json"]);
+        run.expect_code(code).expect_no_full_token(&[&token]);
+        let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        report["commits_scanned"].as_u64().unwrap()
+    };
+    assert_eq!(commits_scanned("HEAD^!", 0), 1);
+    assert_eq!(commits_scanned("HEAD~1^!", 1), 1);
+    assert_eq!(commits_scanned(&format!("{with_token}^!"), 1), 1);
+    assert_eq!(commits_scanned("HEAD^-", 0), 1);
+    assert_eq!(commits_scanned("HEAD^@", 1), 2);
+    // libgit2's "class=…; code=…" never reaches the user, whatever the bad input.
+    let bare = repo.sibling("bare.git");
+    repo.git_ok(&["clone", "-q", "--bare", ".", bare.to_str().unwrap()]);
+    let bare = bare.to_str().unwrap();
+    let zero = "0".repeat(40);
+    let unknown_push = format!(
+        "refs/heads/main {} refs/heads/main {zero}\n",
+        "1".repeat(40)
+    );
+    let mut runs = vec![
+        repo.cio_hook(&["scan-range", "HEAD~9"]),
+        repo.cio_hook(&["scan-range", "HEAD^{tree}"]),
+        repo.cio_hook(&["scan-range", "HEAD^{nope"]),
+        repo.cio_hook(&["scan-range", "HEAD^-7"]),
+        repo.cio_hook(&["scan-range", "nope^!"]),
+        repo.cio_hook(&["--config", "missing.toml", "scan-staged"]),
+        repo.cio_hook_with_input(&["pre-push", "origin"], &unknown_push),
+        repo.cio_hook_with_input(&["pre-push", "origin"], "garbage\n"),
+        repo.cio_hook(&["-C", bare, "scan-staged"]),
+        repo.cio_hook(&["-C", bare, "scan-range", "nonexistent"]),
+        repo.cio_hook(&[
+            "-C",
+            bare,
+            "allow",
+            &format!("sha256:{}", "a".repeat(64)),
+            "--reason",
+            "r",
+        ]),
+    ];
+    // A missing object, as in a partial clone.
+    let blob = repo.git_ok(&["rev-parse", "HEAD:c.txt"]);
+    let blob = blob.trim();
+    std::fs::remove_file(
+        repo.path
+            .join(".git/objects")
+            .join(&blob[..2])
+            .join(&blob[2..]),
+    )
+    .unwrap();
+    runs.push(repo.cio_hook(&["scan-history"]));
+    for run in &runs {
+        let error = error_of(run);
+        assert!(error.starts_with("cio-hook: error: "), "{}", run.all());
+        assert!(
+            !run.all().contains("class=") && !run.all().contains("code="),
+            "{}",
+            run.all()
+        );
+    }
+    assert!(error_of(&runs[0]).ends_with("unknown revision 'HEAD~9'"));
+    assert!(error_of(&runs[1]).ends_with("'HEAD^{tree}' is not a commit"));
+}

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use git2::{Commit, ObjectType, Oid, Repository, RevparseMode, Tree};
+use git2::{Commit, ObjectType, Oid, Repository, Tree};
 
 use super::blobs::{added_in_changes, added_lines, find_blob};
 use super::pre_push::new_walk;
@@ -102,37 +102,6 @@ fn keep_only_new_since(
         }
     }
     Ok(())
-}
-
-/// The commits of `revspec`, parents first: `A..B` (in B, not in A), `A...B` (in either, not in
-/// both), or a single revision with all its history.
-pub fn commits_in_range(repo: &Repository, revspec: &str) -> Result<Vec<Oid>> {
-    let spec = repo
-        .revparse(revspec)
-        .with_context(|| format!("resolving {revspec:?}"))?;
-    let mut walk = new_walk(repo)?;
-    let peel = |object: Option<&git2::Object<'_>>| -> Result<Option<Oid>> {
-        object
-            .map(|object| Ok(object.peel_to_commit()?.id()))
-            .transpose()
-    };
-    let (from, to) = (peel(spec.from())?, peel(spec.to())?);
-    match (from, to) {
-        (Some(from), Some(to)) if spec.mode().contains(RevparseMode::MERGE_BASE) => {
-            walk.push(from)?;
-            walk.push(to)?;
-            if let Ok(base) = repo.merge_base(from, to) {
-                walk.hide(base)?;
-            }
-        }
-        (Some(from), Some(to)) => {
-            walk.push(to)?;
-            walk.hide(from)?;
-        }
-        (Some(single), None) | (None, Some(single)) => walk.push(single)?,
-        (None, None) => return Ok(Vec::new()),
-    }
-    collect_walk(walk)
 }
 
 /// Every commit reachable from any ref or from HEAD, parents first.

@@ -32,6 +32,8 @@ pub fn added_in_paths(
             emit(STDIN_LABEL.as_bytes().to_vec(), &content, sink)?;
             continue;
         }
+        // Said once, as other tools say it: "PATH: No such file or directory".
+        std::fs::metadata(path).with_context(|| path.display().to_string())?;
         let walk = ignore::WalkBuilder::new(path)
             .hidden(false)
             .require_git(false)

@@ -9,6 +9,7 @@ pub mod commits;
 pub mod files;
 pub mod index_file;
 pub mod pre_push;
+pub mod range;
 pub mod staged;
 pub mod tree_diff;
 
