@@ -69,7 +69,9 @@ fn staged_binary_utf16_base64_and_credentials_context_are_caught() {
     let run = repo.commit("several encodings", &[]);
     assert_ne!(run.code, 0);
     run.expect_no_full_token(&[&binary_token, &utf16_token, "corp_9f8e7d6c5b4a39281706"])
-        .expect_contains(".cargo/credentials.toml:3:10  token in a cargo credentials file")
+        .expect_contains(
+            ".cargo/credentials.toml:3:10  token in a cargo credentials or config file",
+        )
         .expect_contains("assets/blob.bin (byte offset 4)")
         .expect_contains("win/env.txt:1:7")
         .expect_contains("3 crates.io credentials");

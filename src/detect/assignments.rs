@@ -9,6 +9,8 @@ use std::sync::LazyLock;
 
 use regex::bytes::Regex;
 
+use super::placeholder::{after_auth_scheme, auth_scheme_len};
+
 /// The variable names, as cargo reads them (registry names are upper-cased, `-` becomes `_`).
 static VARIABLE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?-u)CARGO_REGISTR(?:Y|IES_[A-Z0-9_]+)_TOKEN").unwrap());
@@ -93,16 +95,31 @@ fn value_after(
         }
         _ if code_file || comma_separated => return None,
         _ => {
+            // `X=Bearer <token>` unquoted: the value is the scheme and the word after it.
             let start = index;
-            let length = line[start..]
-                .iter()
-                .position(|&byte| byte.is_ascii_whitespace() || b"\"';,}])#&|".contains(&byte))
-                .unwrap_or(line.len() - start);
-            (start, start + length)
+            let word_end = |from: usize| {
+                from + line[from..]
+                    .iter()
+                    .position(|&byte| byte.is_ascii_whitespace() || b"\"';,}])#&|".contains(&byte))
+                    .unwrap_or(line.len() - from)
+            };
+            let mut end = word_end(start);
+            if auth_scheme_len(&line[start..]) == Some(end - start) {
+                let credential = end
+                    + line[end..]
+                        .iter()
+                        .take_while(|&&byte| byte == b' ' || byte == b'\t')
+                        .count();
+                if word_end(credential) > credential {
+                    end = word_end(credential);
+                }
+            }
+            (start, end)
         }
     };
     let value = &line[value_start..value_end];
-    if value.is_empty() || is_reference(value) {
+    let credential = after_auth_scheme(value).unwrap_or(value);
+    if value.is_empty() || is_reference(value) || is_reference(credential) {
         return None;
     }
     Some(Assignment {
@@ -153,6 +170,17 @@ mod tests {
             ),
             ("$env:CARGO_REGISTRY_TOKEN = \"s3cr3tvalue\"", "s3cr3tvalue"),
             ("CARGO_REGISTRY_TOKEN := s3cr3tvalue", "s3cr3tvalue"),
+            (
+                "CARGO_REGISTRIES_ART_TOKEN=Bearer s3cr3tvalue # comment",
+                "Bearer s3cr3tvalue",
+            ),
+            (
+                "  CARGO_REGISTRY_TOKEN: bearer\ts3cr3tvalue",
+                "bearer\ts3cr3tvalue",
+            ),
+            ("CARGO_REGISTRY_TOKEN=Bearer", "Bearer"),
+            ("CARGO_REGISTRY_TOKEN=Bearer ", "Bearer"),
+            ("CARGO_REGISTRY_TOKEN=Bearerish s3cr3tvalue", "Bearerish"),
         ] {
             assert_eq!(values(line, false), vec![value], "{line}");
         }
@@ -192,6 +220,8 @@ mod tests {
             "MY_CARGO_REGISTRY_TOKEN_FILE=/run/secret",
             "CARGO_REGISTRY_TOKEN_PATH=/run/secret",
             "CARGO_REGISTRY_TOKEN: |",
+            "CARGO_REGISTRIES_ART_TOKEN: Bearer ${{ secrets.ART_TOKEN }}",
+            "export CARGO_REGISTRIES_ART_TOKEN=\"Bearer $ART_TOKEN\"",
         ] {
             assert!(values(line, false).is_empty(), "{line}");
         }

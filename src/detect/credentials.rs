@@ -1,14 +1,21 @@
-//! Cargo credentials files (`credentials.toml`, or the older extension-less `credentials`):
-//! a literal `token` under `[registry]` or `[registries.NAME]` is a secret whatever its format,
-//! which also covers alternative registries whose token shape is unknown.
+//! Files cargo reads registry tokens from: credentials files (`credentials.toml`, or the older
+//! extension-less `credentials`) and config files (`.cargo/config.toml`, or the older
+//! `.cargo/config`), where cargo accepts the same keys. A literal `token` under `[registry]` or
+//! `[registries.NAME]` is a secret whatever its format, which also covers alternative registries
+//! whose token shape is unknown.
 //!
 //! The section a line belongs to may be set by a header the change did not touch, so this rule
 //! reads the whole new file and the caller keeps the matches on added lines.
 
-/// Whether `path` (relative, `/`-separated) names a cargo credentials file.
+/// Whether `path` (relative, `/`-separated) names a file cargo reads registry tokens from: a
+/// credentials file anywhere, or a config file in a `.cargo` directory.
 pub fn is_credentials_path(path: &[u8]) -> bool {
-    let name = path.rsplit(|&byte| byte == b'/').next().unwrap_or(path);
-    name == b"credentials" || name == b"credentials.toml"
+    let mut components = path.rsplit(|&byte| byte == b'/');
+    let name = components.next().unwrap_or(path);
+    let parent = components.next();
+    name == b"credentials"
+        || name == b"credentials.toml"
+        || (parent == Some(b".cargo") && (name == b"config" || name == b"config.toml"))
 }
 
 /// A token literal in a credentials file: 1-based line number and the value's span in that line.
@@ -112,6 +119,11 @@ mod tests {
         assert!(is_credentials_path(b"credentials"));
         assert!(!is_credentials_path(b"docs/credentials.md"));
         assert!(!is_credentials_path(b"my-credentials"));
+        assert!(is_credentials_path(b".cargo/config.toml"));
+        assert!(is_credentials_path(b"crates/x/.cargo/config"));
+        assert!(!is_credentials_path(b"config.toml"));
+        assert!(!is_credentials_path(b"settings/config.toml"));
+        assert!(!is_credentials_path(b".cargo/config.toml.bak"));
     }
 
     #[test]

@@ -8,6 +8,7 @@
 pub mod assignments;
 pub mod credentials;
 pub mod decode;
+pub mod placeholder;
 pub mod rules;
 
 use std::sync::LazyLock;
@@ -24,10 +25,11 @@ pub static TOKEN_VARIABLE: Rule = Rule {
     confidence: Confidence::Medium,
 };
 
-/// A literal `token` under `[registry]` or `[registries.NAME]` in a cargo credentials file.
+/// A literal `token` under `[registry]` or `[registries.NAME]` in a cargo credentials or config
+/// file.
 pub static CREDENTIALS_FILE_TOKEN: Rule = Rule {
     id: "cargo-credentials-token",
-    name: "token in a cargo credentials file",
+    name: "token in a cargo credentials or config file",
     confidence: Confidence::High,
 };
 
@@ -99,13 +101,11 @@ static OTHER_LITERALS: LazyLock<Regex> = LazyLock::new(|| {
 /// Whether a file at `path` with this content may hold a secret; when false, no rule can match
 /// anything in it, so it need not be diffed or split into lines.
 pub fn may_contain_secret(path: &[u8], content: &[u8]) -> bool {
-    if credentials::is_credentials_path(path) {
-        return memchr::memmem::find(content, b"token").is_some();
-    }
-    if let Some(text) = decode::decode_utf16(content) {
-        return PREFILTER.is_match(text.as_bytes());
-    }
-    PREFILTER.is_match(content)
+    let decoded = decode::decode_utf16(content);
+    let text = decoded.as_ref().map_or(content, |text| text.as_bytes());
+    PREFILTER.is_match(text)
+        || (credentials::is_credentials_path(path)
+            && memchr::memmem::find(text, b"token").is_some())
 }
 
 /// The lines of `text` where a line-level rule may match, with their 1-based numbers, in order:
@@ -182,7 +182,7 @@ pub fn find_in_line(line: &[u8], hint: FileHint) -> Vec<Detection> {
                 start: assignment.value_start,
                 end: assignment.value_end,
                 secret: value.to_vec(),
-                placeholder: rules::is_placeholder_value(value),
+                placeholder: placeholder::is_placeholder_value(value),
                 encoding: None,
             });
         }
@@ -225,7 +225,7 @@ pub fn find_in_credentials_file(content: &[u8]) -> Vec<(u32, Detection)> {
                     start: token.value_start,
                     end: token.value_end,
                     secret: value.to_vec(),
-                    placeholder: rules::is_placeholder_value(value),
+                    placeholder: placeholder::is_placeholder_value(value),
                     encoding: None,
                 },
             ))

@@ -109,7 +109,7 @@ fn match_at(haystack: &[u8], start: usize) -> Option<TokenMatch> {
         let random_start = after_prefix + TRUSTED_PUBLISHING_INFIX.len();
         let end = random_start + TRUSTED_PUBLISHING_RANDOM_LEN + 1;
         let body = haystack.get(random_start..end)?;
-        if !body.iter().all(u8::is_ascii_alphanumeric) || !is_boundary_after(haystack, end) {
+        if !body.iter().all(u8::is_ascii_alphanumeric) || !ends_token(haystack, start, end) {
             return None;
         }
         let (random, checksum) = body.split_at(TRUSTED_PUBLISHING_RANDOM_LEN);
@@ -125,7 +125,7 @@ fn match_at(haystack: &[u8], start: usize) -> Option<TokenMatch> {
     }
     let end = after_prefix + API_TOKEN_BODY_LEN;
     let body = haystack.get(after_prefix..end)?;
-    if !body.iter().all(u8::is_ascii_alphanumeric) || !is_boundary_after(haystack, end) {
+    if !body.iter().all(u8::is_ascii_alphanumeric) || !ends_token(haystack, start, end) {
         return None;
     }
     Some(TokenMatch {
@@ -134,6 +134,23 @@ fn match_at(haystack: &[u8], start: usize) -> Option<TokenMatch> {
         end,
         placeholder: is_placeholder(body),
     })
+}
+
+/// Whether a token starting at `start` may end at `end`: at a boundary, or anywhere right after a
+/// command that takes a token (`cargo login cio…loop instead`: a token pasted mid-sentence and
+/// glued to the next word is still a token there).
+fn ends_token(haystack: &[u8], start: usize, end: usize) -> bool {
+    is_boundary_after(haystack, end) || follows_token_argument(&haystack[..start])
+}
+
+/// Whether `before` ends with `cargo login`, `--token` (then spaces) or `--token=`.
+fn follows_token_argument(before: &[u8]) -> bool {
+    if before.ends_with(b"--token=") {
+        return true;
+    }
+    let trimmed = before.trim_ascii_end();
+    trimmed.len() < before.len()
+        && (trimmed.ends_with(b"cargo login") || trimmed.ends_with(b"--token"))
 }
 
 /// The checksum character crates.io appends to a Trusted Publishing token: the XOR of the random
@@ -148,39 +165,6 @@ pub fn trusted_publishing_checksum(random: &[u8]) -> u8 {
 /// [`PLACEHOLDER_ENTROPY_BITS`] (which covers `cioxxxx…`, `cio0000…` and short repeated patterns).
 pub fn is_placeholder(body: &[u8]) -> bool {
     KNOWN_PLACEHOLDER_BODIES.contains(&body) || shannon_entropy(body) < PLACEHOLDER_ENTROPY_BITS
-}
-
-/// Entropy (bits per character) under which a value of unknown format is a placeholder; lower
-/// than for tokens because such values are often shorter.
-const PLACEHOLDER_VALUE_ENTROPY_BITS: f64 = 2.5;
-
-/// Values shorter than this are not taken for real secrets.
-const MIN_SECRET_VALUE_LEN: usize = 8;
-
-/// Words that mark a value as a stand-in (compared case-insensitively).
-const PLACEHOLDER_WORDS: &[&str] = &[
-    "your",
-    "xxxx",
-    "changeme",
-    "change-me",
-    "placeholder",
-    "example",
-    "dummy",
-    "redacted",
-    "***",
-    "token_here",
-    "insert",
-    "replace",
-];
-
-/// Whether a value of unknown format (assigned to a token variable, or set in a credentials
-/// file) is an obvious placeholder: short, `<…>`, low in entropy, or made of a placeholder word.
-pub fn is_placeholder_value(value: &[u8]) -> bool {
-    let lower = String::from_utf8_lossy(value).to_lowercase();
-    value.len() < MIN_SECRET_VALUE_LEN
-        || (value.starts_with(b"<") && value.ends_with(b">"))
-        || shannon_entropy(value) < PLACEHOLDER_VALUE_ENTROPY_BITS
-        || PLACEHOLDER_WORDS.iter().any(|word| lower.contains(word))
 }
 
 /// Shannon entropy of `bytes` in bits per byte.
@@ -385,6 +369,32 @@ mod tests {
         let mut broken = token.into_bytes();
         broken[38] = if broken[38] == b'A' { b'B' } else { b'A' };
         assert!(find_tokens(&broken).is_empty());
+    }
+
+    #[test]
+    fn a_token_after_a_login_command_may_be_glued_to_the_next_word() {
+        let token = api_token(9);
+        for before in [
+            "cargo login ",
+            "cargo login  ",
+            "cargo publish --token ",
+            "x --token=",
+        ] {
+            let text = format!("{before}{token}loop instead");
+            assert_eq!(
+                spans(&text),
+                vec![("crates-io-api-token", before.len(), before.len() + 35)],
+                "{text}"
+            );
+        }
+        let trusted = trusted_publishing_token(9);
+        assert_eq!(spans(&format!("--token {trusted}then")).len(), 1);
+        for before in ["cargo login", "cargo logins ", "--tokens ", "login "] {
+            assert!(
+                spans(&format!("{before}{token}loop")).is_empty(),
+                "{before}"
+            );
+        }
     }
 
     #[test]
