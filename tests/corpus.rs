@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use cio_hook::allow::Allowlist;
-use cio_hook::detect::Encoding;
+use cio_hook::detect::{may_contain_secret, Encoding};
 use cio_hook::report::Status;
 use cio_hook::source::blobs::added_content;
 use cio_hook::source::AddedText;
@@ -48,7 +48,7 @@ fn bad_checksum_token(seed: u64) -> String {
 
 /// Expands the case templates, innermost first.
 fn expand(template: &[u8]) -> Vec<u8> {
-    let pattern = Regex::new(r"(?-u)\{\{(api|tp|tpbad|alnum|b64|hex):([^{}]*)\}\}").unwrap();
+    let pattern = Regex::new(r"(?-u)\{\{(api|tp|tpbad|alnum|b64|hex|lit):([^{}]*)\}\}").unwrap();
     let mut text = template.to_vec();
     while pattern.is_match(&text) {
         text = pattern
@@ -64,6 +64,7 @@ fn expand(template: &[u8]) -> Vec<u8> {
                         random_alphanumerics(seed(), length).into_bytes()
                     }
                     b"b64" => base64(&caps[2]),
+                    b"lit" => caps[2].to_vec(),
                     _ => (0..argument.len() / 2)
                         .map(|i| u8::from_str_radix(&argument[2 * i..2 * i + 2], 16).unwrap())
                         .collect(),
@@ -188,6 +189,12 @@ fn detector_reproduces_every_label() {
         false_negatives += expected.len() - hits;
         if &actual != expected {
             mismatches.push(format!("{path}: expected {expected:?}, found {actual:?}"));
+        }
+        // Sources skip files the prefilter rejects: it must pass every file with a finding.
+        if !actual.is_empty() && !may_contain_secret(path.as_bytes(), &content) {
+            mismatches.push(format!(
+                "{path}: the prefilter rejects a file with findings"
+            ));
         }
     }
     let precision = true_positives as f64 / (true_positives + false_positives).max(1) as f64;

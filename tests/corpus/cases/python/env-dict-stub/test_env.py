@@ -1,0 +1,1 @@
+                "CARGO_REGISTRIES_CRATES_IO_TOKEN": "fixture-only",

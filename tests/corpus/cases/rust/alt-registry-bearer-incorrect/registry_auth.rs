@@ -1,0 +1,1 @@
+        .env("CARGO_REGISTRIES_ALTERNATIVE_TOKEN", "Bearer incorrect")

@@ -1,0 +1,1 @@
+    env::set_var("CARGO_REGISTRY_TOKEN", "fake_token");

@@ -1,0 +1,1 @@
+export CARGO_REGISTRIES_ARTIFACTORY_TOKEN={{lit:Bearer {{alnum:127:40}}}}

@@ -1,0 +1,1 @@
+cargo publish --token={{tp:130}}x

@@ -1,0 +1,1 @@
+cargo publish --token {{api:129}}then
