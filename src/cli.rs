@@ -30,6 +30,16 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 
+    /// Run as a git hook: print nothing when nothing blocks, and name the deliberate bypass when
+    /// the check cannot run. The hook shims pass it; `pre-push` always runs as a hook.
+    #[arg(long, global = true)]
+    pub hook: bool,
+
+    /// Print the summary even when run as a hook and nothing blocks (also: CIO_HOOK_VERBOSE=1 in
+    /// the environment, which reaches hooks run by git).
+    #[arg(long, global = true)]
+    pub verbose: bool,
+
     #[command(subcommand)]
     pub command: Command,
 }

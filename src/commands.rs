@@ -17,9 +17,28 @@ use cio_hook::{Scanner, EXIT_CLEAN, EXIT_FOUND};
 
 use crate::cli::{Cli, Command, Format};
 
-/// The line that tells a person how to get past a hook that could not run, for hook commands.
-pub fn bypass_hint(command: &Command) -> Option<&'static str> {
-    match command {
+/// Whether this run is a git hook's: `pre-push` always is, other commands when the shim says so
+/// with `--hook`.
+fn runs_as_hook(cli: &Cli) -> bool {
+    cli.hook || matches!(cli.command, Command::PrePush { .. })
+}
+
+/// Whether a report where nothing blocks is left unprinted: a hook stays silent on success
+/// (`git commit -q` too) unless asked for the summary. JSON and SARIF are always written, since
+/// a consumer expects a document.
+fn silent_when_clean(cli: &Cli) -> bool {
+    let verbose_env =
+        std::env::var_os("CIO_HOOK_VERBOSE").is_some_and(|value| !value.is_empty() && value != "0");
+    runs_as_hook(cli) && !cli.verbose && !verbose_env && cli.format == Format::Text
+}
+
+/// The line that tells a person how to get past a hook that could not run; only for hooks, since
+/// by hand nothing is being blocked.
+pub fn bypass_hint(cli: &Cli) -> Option<&'static str> {
+    if !runs_as_hook(cli) {
+        return None;
+    }
+    match cli.command {
         Command::ScanStaged => Some(
             "the commit is blocked because the check could not run; to commit without it, \
              deliberately: git commit --no-verify",
@@ -71,7 +90,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         };
         let repo = Repository::open_from_env().ok();
         let report = scanner(repo.as_ref(), &cli)?.scan_paths(&paths)?;
-        return finish(&report, cli.format);
+        return finish(&report, &cli);
     }
     let repo = open_repository()?;
     let report = match cli.command {
@@ -112,12 +131,14 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Uninstall => return uninstall_hooks(&repo),
         Command::ScanPath { .. } => unreachable!("handled above, without a repository"),
     };
-    finish(&report, cli.format)
+    finish(&report, &cli)
 }
 
-/// Writes the report and picks the exit code.
-fn finish(report: &Report, format: Format) -> Result<i32> {
-    write_report(report, format)?;
+/// Writes the report (unless a hook has nothing to say) and picks the exit code.
+fn finish(report: &Report, cli: &Cli) -> Result<i32> {
+    if report.blocks() || !silent_when_clean(cli) {
+        write_report(report, cli.format)?;
+    }
     Ok(if report.blocks() {
         EXIT_FOUND
     } else {
@@ -334,21 +355,28 @@ fn use_colour(format: Format) -> bool {
     format == Format::Text && !no_color && std::io::stdout().is_terminal()
 }
 
-/// A progress line on stderr for long commit scans, only when stderr is a terminal.
+/// A progress line on stderr for long commit scans, only when stderr is a terminal. It is
+/// redrawn at most ten times a second and erased when the scan ends, so a fast scan draws nothing
+/// and the final count is never left behind or drawn twice.
 fn progress() -> impl FnMut(usize, usize, usize) {
     let on_terminal = std::io::stderr().is_terminal();
     let mut last_shown = Instant::now();
+    let mut drawn = false;
     move |done, total, found| {
         if !on_terminal {
             return;
         }
-        let finished = done == total;
-        if finished || last_shown.elapsed() > Duration::from_millis(100) {
-            last_shown = Instant::now();
-            eprint!("\rcio-hook: scanned {done}/{total} commits, {found} blocking so far");
-            if finished {
+        if done == total {
+            if drawn {
                 eprint!("\r\x1b[2K");
+                drawn = false;
             }
+            return;
+        }
+        if last_shown.elapsed() > Duration::from_millis(100) {
+            last_shown = Instant::now();
+            drawn = true;
+            eprint!("\rcio-hook: scanned {done}/{total} commits, {found} blocking so far");
         }
     }
 }

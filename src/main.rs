@@ -24,7 +24,7 @@ fn main() {
             std::process::exit(code);
         }
     };
-    let bypass_hint = commands::bypass_hint(&cli.command);
+    let bypass_hint = commands::bypass_hint(&cli);
     let code = match commands::run(cli) {
         Ok(code) => code,
         Err(err) => {

@@ -345,9 +345,9 @@ fn corrupt_or_missing_objects_fail_closed() {
         .join(&oid[..2])
         .join(&oid[2..]);
     std::fs::write(&object, b"not a zlib stream").unwrap();
-    assert_fails_closed(&repo.cio_hook(&["scan-staged"]), "staged.txt");
+    assert_fails_closed(&repo.cio_hook(&["scan-staged", "--hook"]), "staged.txt");
     std::fs::remove_file(&object).unwrap();
-    let run = repo.cio_hook(&["scan-staged"]);
+    let run = repo.cio_hook(&["scan-staged", "--hook"]);
     assert_fails_closed(&run, "missing or corrupt object");
     assert_ne!(repo.commit("blocked", &[]).code, 0);
     assert_eq!(repo.commit_count(), 1);
@@ -359,17 +359,23 @@ fn unreadable_index_and_allowlist_fail_closed() {
     repo.write("a.txt", "clean\n");
     repo.git_ok(&["add", "a.txt"]);
     std::fs::create_dir(repo.path.join(".ciokeyignore.toml")).unwrap();
-    assert_fails_closed(&repo.cio_hook(&["scan-staged"]), ".ciokeyignore.toml");
+    assert_fails_closed(
+        &repo.cio_hook(&["scan-staged", "--hook"]),
+        ".ciokeyignore.toml",
+    );
     std::fs::remove_dir(repo.path.join(".ciokeyignore.toml")).unwrap();
     std::fs::write(repo.path.join(".ciokeyignore.toml"), b"\xff\xfe").unwrap();
-    assert_fails_closed(&repo.cio_hook(&["scan-staged"]), "not valid UTF-8");
+    assert_fails_closed(
+        &repo.cio_hook(&["scan-staged", "--hook"]),
+        "not valid UTF-8",
+    );
     std::fs::remove_file(repo.path.join(".ciokeyignore.toml")).unwrap();
     let index = repo.path.join(".git/index");
     let mut bytes = std::fs::read(&index).unwrap();
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0xFF;
     std::fs::write(&index, bytes).unwrap();
-    assert_fails_closed(&repo.cio_hook(&["scan-staged"]), "index");
+    assert_fails_closed(&repo.cio_hook(&["scan-staged", "--hook"]), "index");
 }
 
 #[test]
@@ -378,7 +384,10 @@ fn split_and_sparse_indexes_are_handled() {
     repo.git_ok(&["config", "core.splitIndex", "true"]);
     repo.write("a.txt", "clean\n");
     repo.git_ok(&["add", "a.txt"]);
-    assert_fails_closed(&repo.cio_hook(&["scan-staged"]), "core.splitIndex");
+    assert_fails_closed(
+        &repo.cio_hook(&["scan-staged", "--hook"]),
+        "core.splitIndex",
+    );
     repo.git_ok(&["config", "core.splitIndex", "false"]);
     repo.git_ok(&["update-index", "--no-split-index"]);
     repo.cio_hook(&["scan-staged"]).expect_code(0);
@@ -403,7 +412,7 @@ fn not_a_repository_fails_closed() {
     let run = Run::from_output(
         clean_command(common::binary(), dir.path())
             .env("GIT_CEILING_DIRECTORIES", dir.path().parent().unwrap())
-            .arg("scan-staged")
+            .args(["scan-staged", "--hook"])
             .output()
             .unwrap(),
     );
