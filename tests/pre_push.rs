@@ -10,16 +10,7 @@ use common::{api_token, Repo, Run};
 fn repo_with_remote() -> Repo {
     let repo = Repo::new();
     repo.install_hooks();
-    let remote = repo.sibling("remote.git");
-    repo.git_ok(&[
-        "init",
-        "-q",
-        "--bare",
-        "-b",
-        "main",
-        remote.to_str().unwrap(),
-    ]);
-    repo.git_ok(&["remote", "add", "origin", remote.to_str().unwrap()]);
+    repo.add_bare_origin();
     repo.commit_file_unchecked("README.md", "# demo\n", "initial");
     repo
 }

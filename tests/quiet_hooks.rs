@@ -12,16 +12,7 @@ fn hooked_repo_with_remote() -> Repo {
     let repo = Repo::new();
     repo.install_hooks();
     repo.commit_file_unchecked("README.md", "# demo\n", "initial");
-    let remote = repo.sibling("remote.git");
-    repo.git_ok(&[
-        "init",
-        "-q",
-        "--bare",
-        "-b",
-        "main",
-        remote.to_str().unwrap(),
-    ]);
-    repo.git_ok(&["remote", "add", "origin", remote.to_str().unwrap()]);
+    repo.add_bare_origin();
     repo.git_ok(&["push", "-q", "--no-verify", "origin", "main"]);
     repo
 }

@@ -242,6 +242,21 @@ impl Repo {
         self.head()
     }
 
+    /// Creates an empty bare repository `remote.git` next to this one and adds it as `origin`.
+    pub fn add_bare_origin(&self) -> PathBuf {
+        let remote = self.sibling("remote.git");
+        self.git_ok(&[
+            "init",
+            "-q",
+            "--bare",
+            "-b",
+            "main",
+            remote.to_str().unwrap(),
+        ]);
+        self.git_ok(&["remote", "add", "origin", remote.to_str().unwrap()]);
+        remote
+    }
+
     /// The number of commits on HEAD (0 when unborn).
     pub fn commit_count(&self) -> usize {
         let run = self.git(&["rev-list", "--count", "HEAD"]);
