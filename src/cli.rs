@@ -67,6 +67,14 @@ pub enum Command {
         /// The remote's URL, as git passes it; unused.
         url: Option<String>,
     },
+    /// Server side: reject a push whose new commits add a crates.io token; reads git's
+    /// pre-receive lines on stdin. Policy comes from git config `ciohook.*` (see the README).
+    PreReceive {
+        /// Reject the push when the check takes longer than this (default: git config
+        /// ciohook.timeout, else 60); ciohook.timeoutAction=allow accepts it instead.
+        #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+        timeout: Option<std::time::Duration>,
+    },
     /// Scan the commits of a revision range, such as `origin/main..HEAD`.
     ScanRange {
         /// A revision (all its history), `A..B` or `A...B`.
@@ -98,10 +106,18 @@ pub enum Command {
         /// Install the pre-push hook too.
         #[arg(long)]
         pre_push: bool,
+        /// Install the server-side pre-receive hook (alone), for a bare repository on a git
+        /// server.
+        #[arg(long, conflicts_with = "pre_push")]
+        pre_receive: bool,
         /// Keep an existing different hook and run it after cio-hook's check, instead of refusing.
         #[arg(long)]
         force: bool,
     },
     /// Remove cio-hook's hooks from this repository, restoring hooks they had chained to.
     Uninstall,
+}
+
+fn parse_seconds(text: &str) -> Result<std::time::Duration, String> {
+    cio_hook::pre_receive::policy::parse_timeout(text).map_err(|err| err.to_string())
 }

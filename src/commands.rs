@@ -47,6 +47,10 @@ pub fn bypass_hint(cli: &Cli) -> Option<&'static str> {
             "the push is blocked because the check could not run; to push without it, \
              deliberately: git push --no-verify",
         ),
+        Command::PreReceive { .. } => Some(
+            "the push is rejected because the check could not run; if this server's admin \
+             enabled it: git push -o ciohook.bypass=\"reason\"",
+        ),
         _ => None,
     }
 }
@@ -92,6 +96,9 @@ pub fn run(cli: Cli) -> Result<i32> {
         let report = scanner(repo.as_ref(), &cli)?.scan_paths(&paths)?;
         return finish(&report, &cli);
     }
+    if let Command::PreReceive { timeout } = cli.command {
+        return crate::pre_receive_command::run(cli.config.as_deref(), timeout);
+    }
     let repo = open_repository()?;
     let report = match cli.command {
         Command::ScanStaged => scanner(Some(&repo), &cli)?.scan_staged(&repo)?,
@@ -127,9 +134,14 @@ pub fn run(cli: Cli) -> Result<i32> {
             return Ok(EXIT_CLEAN);
         }
         Command::CheckConfig => return check_config(&repo, &cli),
-        Command::Install { pre_push, force } => return install_hooks(&repo, pre_push, force),
+        Command::Install {
+            pre_push,
+            pre_receive,
+            force,
+        } => return install_hooks(&repo, pre_push, pre_receive, force),
         Command::Uninstall => return uninstall_hooks(&repo),
         Command::ScanPath { .. } => unreachable!("handled above, without a repository"),
+        Command::PreReceive { .. } => unreachable!("handled above, with git's environment"),
     };
     finish(&report, &cli)
 }
@@ -381,9 +393,11 @@ fn progress() -> impl FnMut(usize, usize, usize) {
     }
 }
 
-fn install_hooks(repo: &Repository, pre_push: bool, force: bool) -> Result<i32> {
+fn install_hooks(repo: &Repository, pre_push: bool, pre_receive: bool, force: bool) -> Result<i32> {
     let dir = install::hooks_dir(repo)?;
-    let hooks: &[Hook] = if pre_push {
+    let hooks: &[Hook] = if pre_receive {
+        &[Hook::PreReceive]
+    } else if pre_push {
         &[Hook::PreCommit, Hook::PrePush]
     } else {
         &[Hook::PreCommit]
@@ -405,7 +419,7 @@ fn install_hooks(repo: &Repository, pre_push: bool, force: bool) -> Result<i32> 
 
 fn uninstall_hooks(repo: &Repository) -> Result<i32> {
     let dir = install::hooks_dir(repo)?;
-    for hook in [Hook::PreCommit, Hook::PrePush] {
+    for hook in [Hook::PreCommit, Hook::PrePush, Hook::PreReceive] {
         match install::uninstall(&dir, hook)? {
             Removed::Removed {
                 hook,

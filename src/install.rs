@@ -22,6 +22,8 @@ pub const CHAINED_SUFFIX: &str = ".pre-cio-hook";
 pub enum Hook {
     PreCommit,
     PrePush,
+    /// The server-side gate, for a bare repository on a git server.
+    PreReceive,
 }
 
 impl Hook {
@@ -30,6 +32,7 @@ impl Hook {
         match self {
             Hook::PreCommit => "pre-commit",
             Hook::PrePush => "pre-push",
+            Hook::PreReceive => "pre-receive",
         }
     }
 
@@ -38,6 +41,7 @@ impl Hook {
         match self {
             Hook::PreCommit => include_str!("../hooks/pre-commit"),
             Hook::PrePush => include_str!("../hooks/pre-push"),
+            Hook::PreReceive => include_str!("../hooks/pre-receive"),
         }
     }
 }
@@ -170,7 +174,7 @@ mod tests {
 
     #[test]
     fn shims_carry_the_marker() {
-        for hook in [Hook::PreCommit, Hook::PrePush] {
+        for hook in [Hook::PreCommit, Hook::PrePush, Hook::PreReceive] {
             assert!(is_shim(hook.shim().as_bytes()), "{hook:?}");
         }
     }

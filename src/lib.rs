@@ -4,11 +4,13 @@
 //! the commits of a push or range), reading and line-diffing only blobs that may hold a token; the
 //! [`detect`] module finds token shapes in those bytes; [`allow`] decides which findings the
 //! repository's `.ciokeyignore.toml` lets through; [`report`] holds findings (redacted by
-//! [`redact`]) and renders them. [`install`] puts the hook shims in place.
+//! [`redact`]) and renders them. [`install`] puts the hook shims in place; [`pre_receive`] is the same check run by a git
+//! server on what a push brings.
 
 pub mod allow;
 pub mod detect;
 pub mod install;
+pub mod pre_receive;
 pub mod redact;
 pub mod report;
 pub mod scan;

@@ -2,6 +2,7 @@
 
 mod cli;
 mod commands;
+mod pre_receive_command;
 
 use clap::Parser;
 

@@ -12,7 +12,7 @@ use crate::allow::{is_allowlist_file, Allowlist, Verdict};
 use crate::detect::{candidate_lines, find_in_credentials_file, find_in_line, Detection, FileHint};
 use crate::redact::{display_path, fingerprint, redact_text, redact_token};
 use crate::report::{Finding, Report, Scope, Status, INLINE_ALLOW_MARKER};
-use crate::source::pre_push::{plan_push, RefUpdate};
+use crate::source::pre_push::{plan_push, PushPlan, RefUpdate};
 use crate::source::{
     blobs, commits, files, path_from_bytes, staged, tree_diff, AddedContent, AddedText, CommitInfo,
     TAG_MESSAGE,
@@ -27,11 +27,23 @@ pub type ProgressFn<'a> = &'a mut dyn FnMut(usize, usize, usize);
 /// Turns added text into findings under an allowlist.
 pub struct Scanner {
     allowlist: Allowlist,
+    /// Object directories beyond the repository's own, which every handle on it reads too
+    /// (a server's quarantine, where a push's objects wait for the hook's verdict).
+    extra_object_dirs: Vec<PathBuf>,
 }
 
 impl Scanner {
     pub fn new(allowlist: Allowlist) -> Scanner {
-        Scanner { allowlist }
+        Scanner {
+            allowlist,
+            extra_object_dirs: Vec::new(),
+        }
+    }
+
+    /// Makes the handles that worker threads open read objects from `dirs` as well.
+    pub fn with_extra_object_dirs(mut self, dirs: Vec<PathBuf>) -> Scanner {
+        self.extra_object_dirs = dirs;
+        self
     }
 
     /// The findings in one piece of added text.
@@ -248,6 +260,7 @@ impl Scanner {
                         scope.spawn(move || {
                             let repo = Repository::open(git_dir)
                                 .with_context(|| format!("opening {}", git_dir.display()))?;
+                            add_object_dirs(&repo, &self.extra_object_dirs)?;
                             scan_some(&repo)
                         })
                     })
@@ -304,6 +317,18 @@ impl Scanner {
         let scope = Scope::Push {
             remote: redact_text(remote.as_bytes()),
         };
+        self.scan_plan(repo, &plan, scope, progress)
+    }
+
+    /// Scans what a push plan holds: its commits, annotated tag messages, and objects tags point
+    /// at directly.
+    pub fn scan_plan(
+        &self,
+        repo: &Repository,
+        plan: &PushPlan,
+        scope: Scope,
+        progress: ProgressFn<'_>,
+    ) -> Result<Report> {
         let mut report = self.scan_commits(repo, &plan.commits, scope, progress)?;
         for &tag_id in &plan.tags {
             let tag = repo.find_tag(tag_id).context("reading an annotated tag")?;
@@ -336,6 +361,22 @@ impl Scanner {
         let content = blobs::added_content(None, blob.content())?;
         Ok(self.findings_in(&AddedText::new(label, None, content, blob.content())))
     }
+}
+
+/// Adds `dirs` to the object directories `repo` reads from.
+pub fn add_object_dirs(repo: &Repository, dirs: &[PathBuf]) -> Result<()> {
+    if dirs.is_empty() {
+        return Ok(());
+    }
+    let odb = repo.odb().context("opening the object database")?;
+    for dir in dirs {
+        let text = dir
+            .to_str()
+            .with_context(|| format!("object directory {} is not UTF-8", dir.display()))?;
+        odb.add_disk_alternate(text)
+            .with_context(|| format!("reading objects from {}", dir.display()))?;
+    }
+    Ok(())
 }
 
 /// Characters in `bytes`, counting each byte of invalid UTF-8 as one.

@@ -100,6 +100,49 @@ pub struct PushPlan {
     pub tags: Vec<Oid>,
     /// Blobs or trees a tag points at directly (rare), scanned whole.
     pub tagged_objects: Vec<Oid>,
+    /// Commits already in `commits`, so that a commit two refs share is scanned once.
+    seen: HashSet<Oid>,
+}
+
+impl PushPlan {
+    /// Adds what pushing `tip` as `ref_name` brings: the annotated tags it peels through, a
+    /// tagged blob or tree, or the commits reachable from it and from none of `hidden` (commits
+    /// the receiving side already has, whose history it has too).
+    pub fn add_tip(
+        &mut self,
+        repo: &Repository,
+        ref_name: &str,
+        tip: Oid,
+        hidden: &[Oid],
+    ) -> Result<()> {
+        let mut object = repo
+            .find_object(tip, None)
+            .with_context(|| format!("reading {ref_name} ({tip})"))?;
+        while let Some(tag) = object.as_tag() {
+            self.tags.push(tag.id());
+            object = tag.target().context("reading the object a tag points at")?;
+        }
+        match object.kind() {
+            Some(ObjectType::Commit) => {}
+            Some(ObjectType::Blob | ObjectType::Tree) => {
+                self.tagged_objects.push(object.id());
+                return Ok(());
+            }
+            _ => bail!("{ref_name} points at an unexpected object"),
+        }
+        let mut walk = new_walk(repo)?;
+        walk.push(object.id())?;
+        for &commit in hidden {
+            walk.hide(commit)?;
+        }
+        for oid in walk {
+            let oid = oid.context("walking the commits to push")?;
+            if self.seen.insert(oid) {
+                self.commits.push(oid);
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Chooses what to scan for a push of `updates` to `remote`: the commits each update makes new
@@ -113,36 +156,12 @@ pub struct PushPlan {
 /// nothing.
 pub fn plan_push(repo: &Repository, remote: &str, updates: &[RefUpdate]) -> Result<PushPlan> {
     let mut plan = PushPlan::default();
-    let mut seen = HashSet::new();
+    let tracking = remote_tracking_commits(repo, remote)?;
     for update in updates.iter().filter(|update| !update.is_deletion()) {
         let local = Oid::from_str(&update.local_oid)?;
-        let mut object = repo
-            .find_object(local, None)
-            .with_context(|| format!("reading {} ({})", update.local_ref, update.local_oid))?;
-        while let Some(tag) = object.as_tag() {
-            plan.tags.push(tag.id());
-            object = tag.target().context("reading the object a tag points at")?;
-        }
-        match object.kind() {
-            Some(ObjectType::Commit) => {}
-            Some(ObjectType::Blob | ObjectType::Tree) => {
-                plan.tagged_objects.push(object.id());
-                continue;
-            }
-            _ => bail!("{} points at an unexpected object", update.local_ref),
-        }
-        let mut walk = new_walk(repo)?;
-        walk.push(object.id())?;
-        if let Some(remote_commit) = known_commit(repo, &update.remote_oid) {
-            walk.hide(remote_commit)?;
-        }
-        hide_remote_tracking_refs(repo, &mut walk, remote)?;
-        for oid in walk {
-            let oid = oid.context("walking the commits to push")?;
-            if seen.insert(oid) {
-                plan.commits.push(oid);
-            }
-        }
+        let mut hidden = tracking.clone();
+        hidden.extend(known_commit(repo, &update.remote_oid));
+        plan.add_tip(repo, &update.local_ref, local, &hidden)?;
     }
     Ok(plan)
 }
@@ -161,24 +180,20 @@ fn known_commit(repo: &Repository, oid: &str) -> Option<Oid> {
     object.peel_to_commit().ok().map(|commit| commit.id())
 }
 
-/// Hides everything reachable from `refs/remotes/<remote>/*`, when `remote` names a configured
-/// remote (git passes the URL instead when pushing to one directly).
-fn hide_remote_tracking_refs(
-    repo: &Repository,
-    walk: &mut Revwalk<'_>,
-    remote: &str,
-) -> Result<()> {
+/// The commits `refs/remotes/<remote>/*` point at, when `remote` names a configured remote (git
+/// passes the URL instead when pushing to one directly).
+fn remote_tracking_commits(repo: &Repository, remote: &str) -> Result<Vec<Oid>> {
     if repo.find_remote(remote).is_err() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let prefix = format!("refs/remotes/{remote}/");
+    let mut commits = Vec::new();
     for reference in repo.references_glob(&format!("{prefix}*"))? {
-        let reference = reference?;
-        if let Ok(commit) = reference.peel_to_commit() {
-            walk.hide(commit.id())?;
+        if let Ok(commit) = reference?.peel_to_commit() {
+            commits.push(commit.id());
         }
     }
-    Ok(())
+    Ok(commits)
 }
 
 #[cfg(test)]
