@@ -15,8 +15,8 @@ use cio_hook::pre_receive::policy::{
     default_branch_ref, BypassRecord, ServerPolicy, BYPASS_OPTION,
 };
 use cio_hook::pre_receive::{
-    open_server_repository, parse_received, remote_text, scan_received, ReceiveEnv,
-    ReceiveReport, ReceivedRef,
+    open_server_repository, parse_received, remote_text, scan_received, ReceiveEnv, ReceiveReport,
+    ReceivedRef,
 };
 use cio_hook::redact::redact_text;
 use cio_hook::{Scanner, EXIT_CLEAN, EXIT_ERROR, EXIT_FOUND};

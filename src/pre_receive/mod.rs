@@ -18,7 +18,7 @@ use git2::{Oid, Repository};
 use crate::redact::redact_text;
 use crate::report::{Finding, Report, Scope};
 use crate::scan::add_object_dirs;
-use crate::source::pre_push::PushPlan;
+use crate::source::pre_push::{commits_at_refs, PushPlan};
 use crate::Scanner;
 
 /// One line of git's pre-receive input: `<old oid> <new oid> <ref name>`.
@@ -158,8 +158,8 @@ impl ReceiveEnv {
         }
         let mut dirs = Vec::new();
         for dir in [&self.quarantine, &self.object_dir].into_iter().flatten() {
-            let absolute = std::path::absolute(dir)
-                .with_context(|| format!("resolving {}", dir.display()))?;
+            let absolute =
+                std::path::absolute(dir).with_context(|| format!("resolving {}", dir.display()))?;
             if !absolute.is_dir() {
                 bail!(
                     "the push's object directory {} does not exist",
@@ -171,8 +171,8 @@ impl ReceiveEnv {
             }
         }
         for dir in &self.alternates {
-            let absolute = std::path::absolute(dir)
-                .with_context(|| format!("resolving {}", dir.display()))?;
+            let absolute =
+                std::path::absolute(dir).with_context(|| format!("resolving {}", dir.display()))?;
             if absolute.is_dir() && !dirs.contains(&absolute) {
                 dirs.push(absolute);
             }
@@ -194,13 +194,13 @@ impl ReceiveEnv {
     /// The value of the first `git push -o NAME=VALUE` option called `name`; `Some("")` for a
     /// bare `-o NAME`.
     pub fn push_option(&self, name: &str) -> Option<&str> {
-        self.push_options.iter().find_map(|option| {
-            match option.split_once('=') {
+        self.push_options
+            .iter()
+            .find_map(|option| match option.split_once('=') {
                 Some((key, value)) if key == name => Some(value),
                 None if option == name => Some(""),
                 _ => None,
-            }
-        })
+            })
     }
 }
 
@@ -211,28 +211,15 @@ impl ReceiveEnv {
 /// packed refs, and [`ReceiveEnv::ref_prefix`] is applied instead.
 pub fn open_server_repository(object_dirs: &[PathBuf]) -> Result<Repository> {
     let repo = Repository::open_from_env().map_err(|err| {
-        anyhow::anyhow!("cannot open the repository being pushed to ({})", err.message())
+        anyhow::anyhow!(
+            "cannot open the repository being pushed to ({})",
+            err.message()
+        )
     })?;
     repo.remove_namespace()
         .context("switching off libgit2's namespace")?;
     add_object_dirs(&repo, object_dirs)?;
     Ok(repo)
-}
-
-/// The commits the server's refs under `prefix` point at (peeled through tags): everything
-/// reachable from them is already on the server, in this namespace.
-pub fn existing_commits(repo: &Repository, prefix: &str) -> Result<Vec<Oid>> {
-    let mut commits = Vec::new();
-    for reference in repo
-        .references_glob(&format!("{prefix}refs/*"))
-        .context("listing the server's refs")?
-    {
-        let reference = reference.context("reading a ref")?;
-        if let Ok(commit) = reference.peel_to_commit() {
-            commits.push(commit.id());
-        }
-    }
-    Ok(commits)
 }
 
 /// What a push brings, scanned: findings with the ref that brings each.
@@ -265,7 +252,8 @@ pub fn scan_received(
     received: &[ReceivedRef],
     ref_prefix: &str,
 ) -> Result<ReceiveReport> {
-    let hidden = existing_commits(repo, ref_prefix)?;
+    // Everything reachable from a ref the server has (in this namespace) is already there.
+    let hidden = commits_at_refs(repo, &format!("{ref_prefix}refs/*"))?;
     let mut plan = PushPlan::default();
     let mut commit_refs = std::collections::HashMap::new();
     let mut tagged_objects = Vec::new();
@@ -346,7 +334,10 @@ mod tests {
             (String::new(), "no `<old> <new> <ref>` line"),
             ("\n\n".to_string(), "no `<old> <new> <ref>` line"),
             (format!("{A} {A}\n"), "line 1: expected"),
-            (format!("{A} {A} refs/heads/main\n{A} xyz refs/x\n"), "line 2:"),
+            (
+                format!("{A} {A} refs/heads/main\n{A} xyz refs/x\n"),
+                "line 2:",
+            ),
             (format!("{A} {A} main\n"), "not a ref name"),
             (format!("{A} {A} refs/heads/a..b\n"), "not a ref name"),
             (format!("{A}{A} {A} refs/heads/a\n"), "not an object id"),

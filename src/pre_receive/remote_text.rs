@@ -26,8 +26,12 @@ pub fn write_rejection(
     };
     writeln!(
         out,
-        "cio-hook: {verdict}: {} in {} the push brings",
-        plural(blocking.len(), "crates.io credential", "crates.io credentials"),
+        "cio-hook: {verdict}: {} in {}",
+        plural(
+            blocking.len(),
+            "crates.io credential",
+            "crates.io credentials"
+        ),
         plural(commits, "new commit", "new commits"),
     )?;
     for (name, finding) in blocking.iter().take(MAX_LISTED) {

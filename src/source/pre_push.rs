@@ -186,10 +186,15 @@ fn remote_tracking_commits(repo: &Repository, remote: &str) -> Result<Vec<Oid>> 
     if repo.find_remote(remote).is_err() {
         return Ok(Vec::new());
     }
-    let prefix = format!("refs/remotes/{remote}/");
+    commits_at_refs(repo, &format!("refs/remotes/{remote}/*"))
+}
+
+/// The commits the refs matching `glob` point at, peeled through tags (refs to blobs or trees
+/// are skipped).
+pub fn commits_at_refs(repo: &Repository, glob: &str) -> Result<Vec<Oid>> {
     let mut commits = Vec::new();
-    for reference in repo.references_glob(&format!("{prefix}*"))? {
-        if let Ok(commit) = reference?.peel_to_commit() {
+    for reference in repo.references_glob(glob).context("listing refs")? {
+        if let Ok(commit) = reference.context("reading a ref")?.peel_to_commit() {
             commits.push(commit.id());
         }
     }
