@@ -17,10 +17,14 @@ use cio_hook::{Scanner, EXIT_CLEAN, EXIT_FOUND};
 
 use crate::cli::{Cli, Command, Format};
 
-/// Whether this run is a git hook's: `pre-push` always is, other commands when the shim says so
+/// Whether this run is a git hook's: `pre-push` and `pre-receive` always are, other commands when the shim says so
 /// with `--hook`.
 fn runs_as_hook(cli: &Cli) -> bool {
-    cli.hook || matches!(cli.command, Command::PrePush { .. })
+    cli.hook
+        || matches!(
+            cli.command,
+            Command::PrePush { .. } | Command::PreReceive { .. }
+        )
 }
 
 /// Whether a report where nothing blocks is left unprinted: a hook stays silent on success
