@@ -80,8 +80,63 @@ pub fn error_line(err: &anyhow::Error) -> String {
     cio_hook::redact::redact_text(line.as_bytes()).replace('\n', " ")
 }
 
+/// Writes the document that says the run failed, in the format asked for, on stdout: a JSON or
+/// SARIF consumer gets a valid file that reads as a failure. Text needs none: the error is on
+/// stderr. `message` must already be redacted.
+pub fn write_error_document(format: Format, message: &str) {
+    let mut out = std::io::stdout().lock();
+    let written = match format {
+        Format::Text => return,
+        Format::Json => report::json::write_error(&mut out, message),
+        Format::Sarif => report::sarif::write_error(&mut out, message),
+    };
+    // Nothing more can be said if stdout itself is gone; the exit code still says it.
+    let _ = written.and_then(|()| out.flush());
+}
+
+/// The `--format` on a command line that clap refused (`--format X` or `--format=X`), so that
+/// the error document can be written all the same.
+pub fn format_in_args(args: &[std::ffi::OsString]) -> Option<Format> {
+    use clap::ValueEnum;
+    let args: Vec<&str> = args.iter().filter_map(|arg| arg.to_str()).collect();
+    let mut format = None;
+    for (index, arg) in args.iter().enumerate() {
+        let value = match arg.strip_prefix("--format") {
+            Some("") => args.get(index + 1).copied(),
+            Some(rest) => rest.strip_prefix('='),
+            None => None,
+        };
+        if let Some(parsed) = value.and_then(|value| Format::from_str(value, false).ok()) {
+            format = Some(parsed);
+        }
+    }
+    format
+}
+
+/// The commands that write no report, hence take no `--format` other than text.
+fn report_free_command_name(command: &Command) -> Option<&'static str> {
+    match command {
+        Command::CheckConfig => Some("check-config"),
+        Command::Install { .. } => Some("install"),
+        Command::Uninstall => Some("uninstall"),
+        Command::Allow { .. } => Some("allow"),
+        _ => None,
+    }
+}
+
 /// Runs one command and returns the process exit code.
 pub fn run(cli: Cli) -> Result<i32> {
+    if let Some(name) =
+        report_free_command_name(&cli.command).filter(|_| cli.format != Format::Text)
+    {
+        let format = clap::ValueEnum::to_possible_value(&cli.format)
+            .map(|value| value.get_name().to_string())
+            .unwrap_or_default();
+        anyhow::bail!(
+            "--format {format} applies to the scan commands (scan-staged, pre-push, scan-range, \
+             scan-history, scan-path); {name} writes text only"
+        );
+    }
     if let Some(dir) = &cli.directory {
         std::env::set_current_dir(dir)
             .with_context(|| format!("cannot change to {}", dir.display()))?;

@@ -381,3 +381,102 @@ fn errors_read_as_git_would_say_them() {
     assert!(error_of(&runs[0]).ends_with("unknown revision 'HEAD~9'"));
     assert!(error_of(&runs[1]).ends_with("'HEAD^{tree}' is not a commit"));
 }
+
+#[test]
+fn format_is_refused_where_it_does_not_apply() {
+    let repo = Repo::new();
+    let fingerprint = format!("sha256:{}", "a".repeat(64));
+    for args in [
+        &["check-config"][..],
+        &["install"],
+        &["uninstall"],
+        &["allow", &fingerprint, "--reason", "r"],
+    ] {
+        for format in ["json", "sarif"] {
+            let mut args = args.to_vec();
+            args.extend(["--format", format]);
+            let run = repo.cio_hook(&args);
+            assert!(
+                error_of(&run).contains(&format!(
+                    "--format {format} applies to the scan commands (scan-staged, pre-push, \
+                     scan-range, scan-history, scan-path); {} writes text only",
+                    args[0]
+                )),
+                "{}",
+                run.all()
+            );
+        }
+    }
+    assert!(!repo.path.join(".git/hooks/pre-commit").exists());
+    assert!(!repo.path.join(ALLOWLIST).exists());
+    repo.cio_hook(&["install", "--format", "text"])
+        .expect_code(0);
+    assert!(repo.path.join(".git/hooks/pre-commit").exists());
+}
+
+#[test]
+fn an_error_is_a_valid_json_or_sarif_document_that_says_the_run_failed() {
+    let repo = Repo::new();
+    repo.commit_file_unchecked("a.txt", "a\n", "first");
+    let token = api_token(209);
+    let bare = repo.sibling("bare.git");
+    repo.git_ok(&["clone", "-q", "--bare", ".", bare.to_str().unwrap()]);
+    repo.write(ALLOWLIST, "[[allow]]\npath = \"a\"\n");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["scan-range", "nonexistent"],
+            "unknown revision 'nonexistent'",
+        ),
+        (vec!["scan-range", &token], "unknown revision 'cio"),
+        (
+            vec!["scan-staged"],
+            ".ciokeyignore.toml:1:1: [[allow]] entry: missing reason",
+        ),
+        (
+            vec!["-C", bare.to_str().unwrap(), "scan-staged"],
+            "is a bare repository",
+        ),
+        (
+            vec!["scan-range"],
+            "the following required arguments were not provided: <REVSPEC>",
+        ),
+        (vec!["scan-stagde"], "unrecognized subcommand 'scan-stagde'"),
+        (vec!["check-config"], "applies to the scan commands"),
+    ];
+    for (args, expected) in cases {
+        let mut json_args = args.clone();
+        json_args.extend(["--format", "json"]);
+        let run = repo.cio_hook(&json_args);
+        run.expect_code(2).expect_no_full_token(&[&token]);
+        let document: serde_json::Value = serde_json::from_str(&run.stdout)
+            .unwrap_or_else(|err| panic!("{json_args:?}: not JSON ({err}):\n{}", run.all()));
+        assert_eq!(document["version"], 1, "{document}");
+        assert_eq!(document["blocked"], true, "{document}");
+        assert!(document.get("findings").is_none(), "{document}");
+        let error = document["error"].as_str().unwrap();
+        assert!(error.contains(expected), "{json_args:?}: {error}");
+        let stderr_words = run.stderr.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(stderr_words.contains(expected), "{}", run.stderr);
+
+        let mut sarif_args = args.clone();
+        sarif_args.insert(0, "--format=sarif");
+        let run = repo.cio_hook(&sarif_args);
+        run.expect_code(2).expect_no_full_token(&[&token]);
+        let log: serde_json::Value = serde_json::from_str(&run.stdout)
+            .unwrap_or_else(|err| panic!("{sarif_args:?}: not SARIF ({err}):\n{}", run.all()));
+        let errors = common::sarif_schema_errors(&log);
+        assert!(errors.is_empty(), "{sarif_args:?}:\n{}", errors.join("\n"));
+        let invocation = &log["runs"][0]["invocations"][0];
+        assert_eq!(invocation["executionSuccessful"], false, "{log}");
+        assert_eq!(invocation["exitCode"], 2, "{log}");
+        let notification = &invocation["toolExecutionNotifications"][0];
+        assert_eq!(notification["level"], "error");
+        let text = notification["message"]["text"].as_str().unwrap();
+        assert!(text.contains(expected), "{sarif_args:?}: {text}");
+        assert_eq!(log["runs"][0]["results"].as_array().unwrap().len(), 0);
+    }
+    // Text stays as it was: the error on stderr, nothing on stdout.
+    let run = repo.cio_hook(&["scan-range", "nonexistent"]);
+    run.expect_code(2);
+    assert_eq!(run.stdout, "");
+}

@@ -28,3 +28,12 @@ pub fn write_report(out: &mut dyn Write, report: &Report) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, &document)?;
     writeln!(out)
 }
+
+/// Writes the document of a run that failed (exit code 2): `{"version": 1, "error": "…",
+/// "blocked": true}`, with no `findings`, so that no consumer mistakes it for a clean scan.
+/// `message` must already be redacted.
+pub fn write_error(out: &mut dyn Write, message: &str) -> io::Result<()> {
+    let document = serde_json::json!({ "version": 1, "error": message, "blocked": true });
+    serde_json::to_writer_pretty(&mut *out, &document)?;
+    writeln!(out)
+}

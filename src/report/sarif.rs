@@ -29,6 +29,43 @@ one with narrow scopes and an expiry. A false positive is allowed by fingerprint
 
 /// Writes `report` as one SARIF 2.1.0 log.
 pub fn write_report(out: &mut dyn Write, report: &Report) -> io::Result<()> {
+    let results: Vec<Value> = report.findings.iter().map(result).collect();
+    let log = log(json!({ "tool": tool(), "results": results }));
+    serde_json::to_writer_pretty(&mut *out, &log)?;
+    writeln!(out)
+}
+
+/// Writes the SARIF log of a run that failed (exit code 2): no results, and an invocation with
+/// `executionSuccessful: false` whose error notification carries `message` (already redacted),
+/// so that an upload never gets an empty file nor one that reads as a clean scan.
+pub fn write_error(out: &mut dyn Write, message: &str) -> io::Result<()> {
+    let log = log(json!({
+        "tool": tool(),
+        "invocations": [{
+            "executionSuccessful": false,
+            "exitCode": crate::EXIT_ERROR,
+            "toolExecutionNotifications": [{
+                "level": "error",
+                "message": { "text": message },
+            }],
+        }],
+        "results": [],
+    }));
+    serde_json::to_writer_pretty(&mut *out, &log)?;
+    writeln!(out)
+}
+
+/// A SARIF 2.1.0 log with one run.
+fn log(run: Value) -> Value {
+    json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [run],
+    })
+}
+
+/// The `tool` object: cio-hook and every rule it has.
+fn tool() -> Value {
     let rules: Vec<Value> = RULES
         .iter()
         .map(|rule| {
@@ -49,24 +86,14 @@ pub fn write_report(out: &mut dyn Write, report: &Report) -> io::Result<()> {
             })
         })
         .collect();
-    let results: Vec<Value> = report.findings.iter().map(result).collect();
-    let log = json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {
-                "driver": {
-                    "name": "cio-hook",
-                    "version": env!("CARGO_PKG_VERSION"),
-                    "informationUri": "https://crates.io/settings/tokens",
-                    "rules": rules,
-                }
-            },
-            "results": results,
-        }],
-    });
-    serde_json::to_writer_pretty(&mut *out, &log)?;
-    writeln!(out)
+    json!({
+        "driver": {
+            "name": "cio-hook",
+            "version": env!("CARGO_PKG_VERSION"),
+            "informationUri": "https://crates.io/settings/tokens",
+            "rules": rules,
+        }
+    })
 }
 
 fn result(finding: &Finding) -> Value {

@@ -319,3 +319,16 @@ pub fn json_findings(stdout: &str) -> Vec<(String, u64, String)> {
     found.sort();
     found
 }
+
+/// Where a SARIF log breaks the official SARIF 2.1.0 schema (vendored in tests/sarif); empty
+/// when it is valid.
+pub fn sarif_schema_errors(log: &serde_json::Value) -> Vec<String> {
+    let schema_path = checkout().join("tests/sarif/sarif-2.1.0.json");
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(schema_path).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+    validator
+        .iter_errors(log)
+        .map(|error| format!("{} at {}", error, error.instance_path))
+        .collect()
+}
