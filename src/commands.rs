@@ -120,6 +120,7 @@ fn report_free_command_name(command: &Command) -> Option<&'static str> {
         Command::Install { .. } => Some("install"),
         Command::Uninstall => Some("uninstall"),
         Command::Allow { .. } => Some("allow"),
+        Command::PreReceive { .. } => Some("pre-receive"),
         _ => None,
     }
 }

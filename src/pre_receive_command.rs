@@ -154,7 +154,7 @@ fn bypass_record(
                 .collect(),
         ),
         Outcome::Failed(err) => (
-            format!("error: {}", redact_text(format!("{err:#}").as_bytes())),
+            format!("error: {}", crate::commands::error_line(err)),
             Vec::new(),
         ),
         Outcome::TimedOut => ("timed out".to_string(), Vec::new()),

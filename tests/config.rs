@@ -391,6 +391,7 @@ fn format_is_refused_where_it_does_not_apply() {
         &["install"],
         &["uninstall"],
         &["allow", &fingerprint, "--reason", "r"],
+        &["pre-receive"],
     ] {
         for format in ["json", "sarif"] {
             let mut args = args.to_vec();
