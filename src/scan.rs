@@ -9,7 +9,9 @@ use git2::{Oid, Repository};
 use memchr::memmem;
 
 use crate::allow::{is_allowlist_file, Allowlist, Verdict};
-use crate::detect::{candidate_lines, find_in_credentials_file, find_in_line, Detection, FileHint};
+use crate::detect::{
+    candidate_lines, find_in_credentials_file, find_in_line, find_in_path, Detection, FileHint,
+};
 use crate::redact::{display_path, fingerprint, redact_text, redact_token};
 use crate::report::{Finding, Report, Scope, Status, INLINE_ALLOW_MARKER};
 use crate::source::pre_push::{plan_push, PushPlan, RefUpdate};
@@ -108,6 +110,15 @@ impl Scanner {
                     }
                 }
             }
+            AddedContent::Path => {
+                // The path is the location: no line, column or offset.
+                for detection in find_in_path(&added.path) {
+                    findings.push(Finding {
+                        offset: None,
+                        ..finding(detection, None)
+                    });
+                }
+            }
         }
         if let Some(file_text) = &added.file_text {
             let file_lines: Vec<&[u8]> = file_text.split(|&b| b == b'\n').collect();
@@ -117,7 +128,7 @@ impl Scanner {
                         .binary_search_by_key(&number, |line| line.number)
                         .is_ok(),
                     AddedContent::Text(_) => true,
-                    AddedContent::Binary { .. } => false,
+                    AddedContent::Binary { .. } | AddedContent::Path => false,
                 };
                 if is_added {
                     let text = file_lines[number as usize - 1];

@@ -77,3 +77,83 @@ fn staged_binary_utf16_base64_and_credentials_context_are_caught() {
         .expect_contains("3 crates.io credentials");
     assert_eq!(repo.commit_count(), 1);
 }
+
+/// How reports show `token`: the prefix, four characters, an ellipsis and the last four.
+fn redacted(token: &str) -> String {
+    format!("{}…{}", &token[..7], &token[token.len() - 4..])
+}
+
+#[test]
+fn a_token_in_a_new_file_name_is_refused_and_reported_at_the_path() {
+    let repo = Repo::new();
+    repo.install_hooks();
+    let token = api_token(47);
+    let name = format!("notes/notes-{token}.txt");
+    repo.write(&name, "meeting notes, nothing secret\n");
+    repo.git_ok(&["add", "-A"]);
+    let run = repo.commit("notes", &[]);
+    assert_ne!(run.code, 0);
+    run.expect_no_full_token(&[&token])
+        .expect_contains(&format!(
+            "notes/notes-{}.txt (in the path)  crates.io API token",
+            redacted(&token)
+        ));
+    assert_eq!(repo.commit_count(), 0);
+
+    // Committed anyway: reported once where the path appears, not when the file changes later,
+    // and again where a rename gives it a new path.
+    repo.git_ok(&["commit", "-q", "--no-verify", "-m", "notes"]);
+    let added = repo.head();
+    repo.write(&name, "meeting notes, edited\n");
+    repo.git_ok(&["commit", "-q", "--no-verify", "-am", "edit"]);
+    let renamed_name = format!("archive/notes-{token}.txt");
+    std::fs::create_dir_all(repo.path.join("archive")).unwrap();
+    repo.git_ok(&["mv", &name, &renamed_name]);
+    repo.git_ok(&["commit", "-q", "--no-verify", "-m", "archive"]);
+    let renamed = repo.head();
+    let run = repo.cio_hook(&["scan-history", "--format", "json"]);
+    run.expect_code(1).expect_no_full_token(&[&token]);
+    let shown = |path: &str| path.replace(&token, &redacted(&token));
+    let mut expected = vec![(shown(&name), 0, added), (shown(&renamed_name), 0, renamed)];
+    expected.sort();
+    assert_eq!(
+        common::json_findings(&run.stdout),
+        expected,
+        "{}",
+        run.stdout
+    );
+
+    let run = repo.cio_hook(&["scan-history", "--format", "sarif"]);
+    run.expect_code(1).expect_no_full_token(&[&token]);
+    let log: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(common::sarif_schema_errors(&log), Vec::<String>::new());
+    let location = &log["runs"][0]["results"][0]["locations"][0]["physicalLocation"];
+    assert!(location["region"].is_null(), "{location}");
+
+    // scan-path sees file names too.
+    repo.cio_hook(&["scan-path", "archive"])
+        .expect_code(1)
+        .expect_no_full_token(&[&token])
+        .expect_contains("(in the path)");
+}
+
+#[test]
+fn a_token_path_merged_from_a_branch_is_reported_at_the_branch_commit_only() {
+    let repo = Repo::new();
+    repo.commit_file_unchecked("README.md", "hello\n", "start");
+    repo.git_ok(&["checkout", "-q", "-b", "side"]);
+    let token = api_token(48);
+    let name = format!("{token}.txt");
+    let side = repo.commit_file_unchecked(&name, "plain\n", "add a file");
+    repo.git_ok(&["checkout", "-q", "main"]);
+    repo.commit_file_unchecked("other.txt", "other\n", "other work");
+    repo.merge_without_hooks("side");
+    let run = repo.cio_hook(&["scan-history", "--format", "json"]);
+    run.expect_code(1).expect_no_full_token(&[&token]);
+    assert_eq!(
+        common::json_findings(&run.stdout),
+        vec![(format!("{}.txt", redacted(&token)), 0, side)],
+        "{}",
+        run.stdout
+    );
+}

@@ -1,7 +1,8 @@
 //! Secret detection: pure functions over bytes, no git and no I/O.
 //!
 //! [`find_in_line`] applies every line-level rule (token shapes, token variables, base64-wrapped
-//! tokens); [`find_in_credentials_file`] applies the file-level rule for cargo credentials files.
+//! tokens); [`find_in_credentials_file`] applies the file-level rule for cargo credentials files;
+//! [`find_in_path`] finds tokens in the path of a new file.
 //! [`may_contain_secret`] is the cheap whole-blob test that decides whether a file is worth a
 //! line diff at all; every rule's evidence contains one of its literals.
 
@@ -204,6 +205,22 @@ pub fn find_in_line(line: &[u8], hint: FileHint) -> Vec<Detection> {
     }
     found.sort_by_key(|detection| detection.start);
     found
+}
+
+/// The crates.io tokens in a file's path (a file named `notes-cio….txt`, a token as a directory
+/// name). Only the `cio…` rules apply: a path has no assignments, and no base64 worth decoding.
+pub fn find_in_path(path: &[u8]) -> Vec<Detection> {
+    find_tokens(path)
+        .into_iter()
+        .map(|token| Detection {
+            rule: token.rule,
+            start: token.start,
+            end: token.end,
+            secret: path[token.start..token.end].to_vec(),
+            placeholder: token.placeholder,
+            encoding: None,
+        })
+        .collect()
 }
 
 /// Registry tokens set in a cargo credentials file, with their 1-based line numbers. Values that

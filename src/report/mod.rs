@@ -47,7 +47,8 @@ pub struct Finding {
     pub path: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commit: Option<Arc<CommitInfo>>,
-    /// 1-based line and column (in characters) for text; `None` for binary content.
+    /// 1-based line and column (in characters) for text; `None` for binary content. A finding
+    /// with neither a line nor an offset is in the path itself (an added or renamed file).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -76,12 +77,13 @@ impl Finding {
         }
     }
 
-    /// `path:line:column`, or `path (byte offset N)` for binary content.
+    /// `path:line:column`, `path (byte offset N)` for binary content, or `path (in the path)`
+    /// for a token in the path itself.
     pub fn location(&self) -> String {
         match (self.line, self.column, self.offset) {
             (Some(line), Some(column), _) => format!("{}:{line}:{column}", self.path),
             (_, _, Some(offset)) => format!("{} (byte offset {offset})", self.path),
-            _ => self.path.clone(),
+            _ => format!("{} (in the path)", self.path),
         }
     }
 }

@@ -101,10 +101,11 @@ fn result(finding: &Finding) -> Value {
         .iter()
         .position(|rule| rule.id == finding.rule.id)
         .unwrap_or(0);
+    // A token in the path itself has no region: the artifact's location is the finding's.
     let region = match (finding.line, finding.column, finding.offset) {
-        (Some(line), Some(column), _) => json!({ "startLine": line, "startColumn": column }),
-        (_, _, Some(offset)) => json!({ "byteOffset": offset }),
-        _ => json!({ "startLine": 1 }),
+        (Some(line), Some(column), _) => Some(json!({ "startLine": line, "startColumn": column })),
+        (_, _, Some(offset)) => Some(json!({ "byteOffset": offset })),
+        _ => None,
     };
     let mut message = format!("{} {}", finding.kind(), finding.token);
     if let Some(commit) = &finding.commit {
@@ -122,7 +123,6 @@ fn result(finding: &Finding) -> Value {
         "locations": [{
             "physicalLocation": {
                 "artifactLocation": { "uri": uri_reference(&finding.path) },
-                "region": region,
             }
         }],
         "partialFingerprints": { "cioHookSecret/v1": finding.fingerprint },
@@ -139,6 +139,9 @@ fn result(finding: &Finding) -> Value {
         })),
         _ => None,
     };
+    if let Some(region) = region {
+        result["locations"][0]["physicalLocation"]["region"] = region;
+    }
     if let Some(suppression) = suppression {
         result["suppressions"] = json!([suppression]);
     }

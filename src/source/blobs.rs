@@ -20,7 +20,8 @@ use crate::redact::redact_text;
 /// How many leading bytes git inspects for a NUL byte to call a file binary.
 const BINARY_SNIFF_LEN: usize = 8000;
 
-/// Calls `sink` with what each change adds to a file whose new content may hold a secret.
+/// Calls `sink` with what each change adds to a file whose new content may hold a secret, and
+/// with the path of each added file whose path holds a token.
 ///
 /// Renames are deliberately not detected (as `git diff --no-renames`): a renamed or copied file
 /// counts as new, so a token in it is reported again rather than trusted because a similar file
@@ -32,6 +33,11 @@ pub fn added_in_changes(
     sink: &mut dyn FnMut(AddedText<'_>) -> Result<()>,
 ) -> Result<()> {
     for change in changes {
+        if change.old.is_none() {
+            if let Some(added) = AddedText::new_path(&change.path, commit.cloned()) {
+                sink(added)?;
+            }
+        }
         let (new_id, _) = change.new;
         if new_id == empty_blob_id() {
             continue;

@@ -67,6 +67,13 @@ fn keep_only_new_since(
     added: &mut AddedText<'_>,
 ) -> Result<()> {
     let path = path_from_bytes(&added.path);
+    if matches!(added.content, AddedContent::Path) {
+        // A path the other parent has is not new: leave nothing to report.
+        if parent_tree.get_path(&path).is_ok() {
+            added.content = AddedContent::Lines(Vec::new());
+        }
+        return Ok(());
+    }
     let blob_at = |tree: &Tree<'_>| -> Result<_> {
         match tree.get_path(&path) {
             Ok(entry) if entry.kind() == Some(ObjectType::Blob) => {
@@ -83,7 +90,7 @@ fn keep_only_new_since(
         added.content = AddedContent::Lines(all_lines(text));
     }
     match &mut added.content {
-        AddedContent::Text(_) => unreachable!("converted to lines above"),
+        AddedContent::Text(_) | AddedContent::Path => unreachable!("handled above"),
         AddedContent::Lines(lines) => {
             let new_over_parent = added_lines(
                 parent_blob.as_ref().map(|blob| blob.content()),

@@ -59,6 +59,9 @@ fn emit(
     content: &[u8],
     sink: &mut dyn FnMut(AddedText<'_>) -> Result<()>,
 ) -> Result<()> {
+    if let Some(added) = AddedText::new_path(&label, None) {
+        sink(added)?;
+    }
     if !may_contain_secret(&label, content) {
         return Ok(());
     }

@@ -60,6 +60,9 @@ pub enum AddedContent<'a> {
         bytes: Cow<'a, [u8]>,
         previous: Vec<Cow<'a, [u8]>>,
     },
+    /// Nothing of the content: the path itself is new (an added or renamed file) and holds a
+    /// token ([`crate::detect::find_in_path`]).
+    Path,
 }
 
 /// Added text, with where it was added.
@@ -106,12 +109,23 @@ impl<'a> AddedText<'a> {
         }
     }
 
+    /// The new path of an added or renamed file, when it holds a token; the file's content is
+    /// yielded separately.
+    pub fn new_path(path: &[u8], commit: Option<Arc<CommitInfo>>) -> Option<AddedText<'a>> {
+        (!crate::detect::find_in_path(path).is_empty()).then(|| AddedText {
+            path: path.to_vec(),
+            commit,
+            content: AddedContent::Path,
+            file_text: None,
+        })
+    }
+
     /// Whether nothing is left to scan.
     pub fn is_empty(&self) -> bool {
         match &self.content {
             AddedContent::Text(text) => text.is_empty(),
             AddedContent::Lines(lines) => lines.is_empty(),
-            AddedContent::Binary { .. } => false,
+            AddedContent::Binary { .. } | AddedContent::Path => false,
         }
     }
 }

@@ -259,6 +259,12 @@ impl Repo {
         remote
     }
 
+    /// Merges `branch` into the current branch with a merge commit, without running hooks.
+    pub fn merge_without_hooks(&self, branch: &str) -> String {
+        self.git_ok(&["merge", "-q", "--no-ff", "--no-verify", "--no-edit", branch]);
+        self.head()
+    }
+
     /// The number of commits on HEAD (0 when unborn).
     pub fn commit_count(&self) -> usize {
         let run = self.git(&["rev-list", "--count", "HEAD"]);
