@@ -27,7 +27,7 @@ fn runs_as_hook(cli: &Cli) -> bool {
         )
 }
 
-/// Whether a report where nothing blocks is left unprinted: a hook stays silent on success
+/// Whether a report with no findings is left unprinted: a hook stays silent on success
 /// (`git commit -q` too) unless asked for the summary. JSON and SARIF are always written, since
 /// a consumer expects a document.
 fn silent_when_clean(cli: &Cli) -> bool {
@@ -206,9 +206,10 @@ pub fn run(cli: Cli) -> Result<i32> {
     finish(&report, &cli)
 }
 
-/// Writes the report (unless a hook has nothing to say) and picks the exit code.
+/// Writes the report (unless a hook found nothing at all) and picks the exit code. A hook that
+/// let a token through (allowlisted, marked inline, a placeholder) still says so.
 fn finish(report: &Report, cli: &Cli) -> Result<i32> {
-    if report.blocks() || !silent_when_clean(cli) {
+    if !(report.findings.is_empty() && silent_when_clean(cli)) {
         write_report(report, cli.format)?;
     }
     Ok(if report.blocks() {
