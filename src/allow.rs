@@ -412,7 +412,17 @@ pub fn append_fingerprint_entry(
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => String::new(),
         Err(err) => return Err(err).with_context(|| format!("reading {}", path.display())),
     };
-    Allowlist::parse(&existing, path)?;
+    let current = Allowlist::parse(&existing, path)?;
+    let wanted = fingerprint.to_ascii_lowercase();
+    let same = current.entries.iter().find(
+        |entry| matches!(&entry.selector, Selector::Fingerprint(listed) if *listed == wanted),
+    );
+    if let Some(entry) = same {
+        anyhow::bail!(
+            "{wanted} is already allowed by {}; edit that entry instead",
+            entry.origin
+        );
+    }
     // The entry is rendered on its own and appended as text, so every byte already in the file
     // (comments, order, spacing) stays as it was.
     let mut entry = Table::new();

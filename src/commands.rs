@@ -191,6 +191,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             let path = allowlist_path(&repo, &cli)?;
             allow::append_fingerprint_entry(&path, fingerprint, reason, expires)?;
             println!("added an entry for {fingerprint} to {}", path.display());
+            warn_if_untracked(&repo, &path);
             return Ok(EXIT_CLEAN);
         }
         Command::CheckConfig => return check_config(&repo, &cli),

@@ -175,6 +175,16 @@ fn allow_refuses_a_past_expiry_and_a_fingerprint_without_its_prefix() {
         .expect_code(2)
         .expect_contains(&format!("did you mean \"{fingerprint}\"?"));
     assert!(!repo.path.join(ALLOWLIST).exists());
+    // The file `allow` creates is not tracked yet: it says so; a second entry for the same
+    // fingerprint is refused.
+    let untracked = ".ciokeyignore.toml is not tracked by git";
+    repo.cio_hook(&["allow", &fingerprint, "--reason", "fixture"])
+        .expect_code(0)
+        .expect_contains(untracked);
+    repo.cio_hook(&["allow", &fingerprint, "--reason", "again"])
+        .expect_code(2)
+        .expect_contains("is already allowed by ")
+        .expect_contains(".ciokeyignore.toml:1; edit that entry instead");
     repo.write(
         ALLOWLIST,
         format!("[[allow]]\nfingerprint = \"{hex}\"\nreason = \"fixture\"\n"),
