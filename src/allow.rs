@@ -256,7 +256,9 @@ impl Allowlist {
             let offset = spanned.span().start;
             let entry = spanned.into_inner();
             let origin = format!("{}:{}", path.display(), line_and_column(text, offset).0);
-            let fail = |message: &str| error_at(offset, format!("[[allow]] entry: {message}"));
+            let fail_at =
+                |at: usize, message: &str| error_at(at, format!("[[allow]] entry: {message}"));
+            let fail = |message: &str| fail_at(offset, message);
             // Values as TOML decoded them: escapes such as `\u0063io…` cannot hide a token.
             for value in [
                 &entry.fingerprint,
@@ -274,13 +276,8 @@ impl Allowlist {
             let selector = match (entry.fingerprint, entry.path, entry.pattern) {
                 (Some(fingerprint), None, None) => parse_fingerprint(fingerprint.get_ref())
                     .ok_or_else(|| {
-                        error_at(
-                            fingerprint.span().start,
-                            format!(
-                                "[[allow]] entry: {}",
-                                fingerprint_mistake(fingerprint.get_ref())
-                            ),
-                        )
+                        let mistake = fingerprint_mistake(fingerprint.get_ref());
+                        fail_at(fingerprint.span().start, &mistake)
                     })?,
                 (None, Some(glob), None) => {
                     let at = glob.span().start;
@@ -288,7 +285,7 @@ impl Allowlist {
                     let selector = parse_glob(&glob)
                         .map_err(|err| fail(&format!("invalid path glob {glob:?}: {err}")))?;
                     if let Some(problem) = catch_all_path(&glob, &selector) {
-                        return Err(error_at(at, format!("[[allow]] entry: {problem}")));
+                        return Err(fail_at(at, &problem));
                     }
                     selector
                 }
@@ -298,7 +295,7 @@ impl Allowlist {
                     let regex = Regex::new(&pattern)
                         .map_err(|err| fail(&format!("invalid pattern: {err}")))?;
                     if let Some(problem) = pattern_problem(&pattern, &regex) {
-                        return Err(error_at(at, format!("[[allow]] entry: {problem}")));
+                        return Err(fail_at(at, &problem));
                     }
                     Selector::Pattern(regex)
                 }
