@@ -5,6 +5,7 @@
 //! fingerprint = "sha256:9f86d08…"   # or: path = "tests/fixtures/**"  or: pattern = "^cio_tp_"
 //! reason = "revoked token kept as a parser fixture"
 //! expires = 2027-01-31              # optional: the entry stops applying after this day
+//! baseline = 2026-11-23             # optional: written by `cio-hook baseline` on that day
 //! ```
 //!
 //! Every entry has exactly one selector and a reason; unknown keys are errors, so a typo cannot
@@ -146,6 +147,8 @@ pub struct Entry {
     pub selector: Selector,
     pub reason: String,
     pub expires: Option<Day>,
+    /// The day `cio-hook baseline` wrote the entry for a token already in history.
+    pub baseline: Option<Day>,
     /// Where the entry starts, for reports: `FILE:LINE`.
     pub origin: String,
 }
@@ -157,6 +160,14 @@ impl Entry {
             Selector::Fingerprint(wanted) => wanted == fingerprint,
             Selector::Path(exact, below) => exact.is_match(path) || below.is_match(path),
             Selector::Pattern(regex) => std::str::from_utf8(token).is_ok_and(|t| regex.is_match(t)),
+        }
+    }
+
+    /// The reason as reports show it: baselined entries say so first.
+    pub fn shown_reason(&self) -> String {
+        match self.baseline {
+            Some(day) => format!("baseline of {day}: {}", self.reason),
+            None => self.reason.clone(),
         }
     }
 
@@ -206,6 +217,7 @@ struct RawEntry {
     pattern: Option<Spanned<String>>,
     reason: Option<Spanned<String>>,
     expires: Option<toml::value::Datetime>,
+    baseline: Option<toml::value::Datetime>,
 }
 
 impl Allowlist {
@@ -306,21 +318,28 @@ impl Allowlist {
                 .map(Spanned::into_inner)
                 .filter(|reason| !reason.trim().is_empty())
                 .ok_or_else(|| fail("missing reason: say why this token may be committed"))?;
-            let expires = entry
-                .expires
-                .map(|datetime| match (datetime.date, datetime.time) {
+            let day =
+                |datetime: toml::value::Datetime, key: &str| match (datetime.date, datetime.time) {
                     (Some(date), None) => Ok(Day {
                         year: date.year,
                         month: date.month,
                         day: date.day,
                     }),
-                    _ => Err(fail("expires must be a date such as 2027-01-31")),
-                })
+                    _ => Err(fail(&format!("{key} must be a date such as 2027-01-31"))),
+                };
+            let expires = entry
+                .expires
+                .map(|datetime| day(datetime, "expires"))
+                .transpose()?;
+            let baseline = entry
+                .baseline
+                .map(|datetime| day(datetime, "baseline"))
                 .transpose()?;
             entries.push(Entry {
                 selector,
                 reason,
                 expires,
+                baseline,
                 origin,
             });
         }
@@ -375,6 +394,19 @@ impl Allowlist {
     }
 }
 
+/// A fingerprint entry to append to an allowlist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEntry {
+    /// `sha256:…`, never the token.
+    pub fingerprint: String,
+    pub reason: String,
+    pub expires: Option<Day>,
+    /// Set by `cio-hook baseline`: the day the entry was written.
+    pub baseline: Option<Day>,
+    /// A one-line comment written above the entry (where the token was found, say).
+    pub comment: Option<String>,
+}
+
 /// Appends a `[[allow]]` entry by fingerprint to the allowlist at `path` (created when missing),
 /// keeping the file's comments and formatting. The result is parsed before it is written, so a
 /// file that would not load is never produced.
@@ -384,25 +416,42 @@ pub fn append_fingerprint_entry(
     reason: &str,
     expires: Option<Day>,
 ) -> anyhow::Result<()> {
-    use anyhow::Context;
-    use toml_edit::{value, ArrayOfTables, DocumentMut, Item, Table};
+    append_fingerprint_entries(
+        path,
+        &[NewEntry {
+            fingerprint: fingerprint.to_string(),
+            reason: reason.to_string(),
+            expires,
+            baseline: None,
+            comment: None,
+        }],
+    )
+}
 
-    if parse_fingerprint(fingerprint).is_none() {
-        if is_bare_sha256(fingerprint) {
-            anyhow::bail!("{}", fingerprint_mistake(fingerprint));
+/// Appends fingerprint entries to the allowlist at `path` (created when missing) in one write,
+/// keeping every byte already there. The result is parsed before it is written.
+pub fn append_fingerprint_entries(path: &Path, entries: &[NewEntry]) -> anyhow::Result<()> {
+    use anyhow::Context;
+
+    for entry in entries {
+        let fingerprint = entry.fingerprint.as_str();
+        if parse_fingerprint(fingerprint).is_none() {
+            if is_bare_sha256(fingerprint) {
+                anyhow::bail!("{}", fingerprint_mistake(fingerprint));
+            }
+            anyhow::bail!(
+                "{} is not a fingerprint: pass the \"sha256:…\" value a report prints, never the token",
+                crate::redact::redact_text(fingerprint.as_bytes())
+            );
         }
-        anyhow::bail!(
-            "{} is not a fingerprint: pass the \"sha256:…\" value a report prints, never the token",
-            crate::redact::redact_text(fingerprint.as_bytes())
-        );
-    }
-    if reason.trim().is_empty() {
-        anyhow::bail!("an allowlist entry needs a reason: --reason \"why this is safe\"");
-    }
-    if let Some(day) = expires.filter(|&day| day < Day::today()) {
-        anyhow::bail!(
-            "--expires {day} is in the past: the entry would never apply; give a later date"
-        );
+        if entry.reason.trim().is_empty() {
+            anyhow::bail!("an allowlist entry needs a reason: --reason \"why this is safe\"");
+        }
+        if let Some(day) = entry.expires.filter(|&day| day < Day::today()) {
+            anyhow::bail!(
+                "--expires {day} is in the past: the entry would never apply; give a later date"
+            );
+        }
     }
     let existing = match std::fs::read_to_string(path) {
         Ok(text) => text,
@@ -410,47 +459,66 @@ pub fn append_fingerprint_entry(
         Err(err) => return Err(err).with_context(|| format!("reading {}", path.display())),
     };
     let current = Allowlist::parse(&existing, path)?;
-    let wanted = fingerprint.to_ascii_lowercase();
-    let same = current.entries.iter().find(
-        |entry| matches!(&entry.selector, Selector::Fingerprint(listed) if *listed == wanted),
-    );
-    if let Some(entry) = same {
-        anyhow::bail!(
-            "{wanted} is already allowed by {}; edit that entry instead",
-            entry.origin
+    for entry in entries {
+        let wanted = entry.fingerprint.to_ascii_lowercase();
+        let same = current.entries.iter().find(
+            |listed| matches!(&listed.selector, Selector::Fingerprint(listed) if *listed == wanted),
         );
+        if let Some(listed) = same {
+            anyhow::bail!(
+                "{wanted} is already allowed by {}; edit that entry instead",
+                listed.origin
+            );
+        }
     }
-    // The entry is rendered on its own and appended as text, so every byte already in the file
+    // Entries are rendered on their own and appended as text, so every byte already in the file
     // (comments, order, spacing) stays as it was.
-    let mut entry = Table::new();
-    entry["fingerprint"] = value(fingerprint.to_ascii_lowercase());
-    entry["reason"] = value(reason.trim());
-    if let Some(day) = expires {
-        let date = toml_edit::Date {
-            year: day.year,
-            month: day.month,
-            day: day.day,
-        };
-        entry["expires"] = value(toml_edit::Datetime {
-            date: Some(date),
+    let mut text = existing;
+    for entry in entries {
+        if !text.is_empty() {
+            if !text.ends_with('\n') {
+                text.push('\n');
+            }
+            text.push('\n');
+        }
+        if let Some(comment) = &entry.comment {
+            text.push_str(&format!("# {}\n", comment.replace(['\n', '\r'], " ")));
+        }
+        text.push_str(&render_entry(entry));
+    }
+    Allowlist::parse(&text, path)?;
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+}
+
+/// One `[[allow]]` table as TOML text, values escaped by toml_edit.
+fn render_entry(new: &NewEntry) -> String {
+    use toml_edit::{value, ArrayOfTables, DocumentMut, Item, Table};
+
+    let date = |day: Day| {
+        value(toml_edit::Datetime {
+            date: Some(toml_edit::Date {
+                year: day.year,
+                month: day.month,
+                day: day.day,
+            }),
             time: None,
             offset: None,
-        });
+        })
+    };
+    let mut entry = Table::new();
+    entry["fingerprint"] = value(new.fingerprint.to_ascii_lowercase());
+    entry["reason"] = value(new.reason.trim());
+    if let Some(day) = new.expires {
+        entry["expires"] = date(day);
+    }
+    if let Some(day) = new.baseline {
+        entry["baseline"] = date(day);
     }
     let mut snippet = DocumentMut::new();
     let mut entries = ArrayOfTables::new();
     entries.push(entry);
     snippet.insert("allow", Item::ArrayOfTables(entries));
-    let mut text = existing;
-    if !text.is_empty() {
-        if !text.ends_with('\n') {
-            text.push('\n');
-        }
-        text.push('\n');
-    }
-    text.push_str(&snippet.to_string());
-    Allowlist::parse(&text, path)?;
-    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+    snippet.to_string()
 }
 
 /// Whether `path` (relative to the repository root) is an allowlist file, at any depth.
@@ -613,9 +681,15 @@ fn sample_tokens() -> (Vec<String>, Vec<String>) {
 }
 
 fn parse_fingerprint(text: &str) -> Option<Selector> {
+    normalized_fingerprint(text).map(Selector::Fingerprint)
+}
+
+/// `sha256:` and 64 lowercase hex digits, from a fingerprint in either case; `None` for anything
+/// else (a token pasted by mistake, say).
+pub fn normalized_fingerprint(text: &str) -> Option<String> {
     let hex = text.strip_prefix("sha256:")?;
     let well_formed = hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit());
-    well_formed.then(|| Selector::Fingerprint(format!("sha256:{}", hex.to_ascii_lowercase())))
+    well_formed.then(|| format!("sha256:{}", hex.to_ascii_lowercase()))
 }
 
 /// Builds matchers with gitignore's anchoring rules: a glob without a slash matches at any depth,

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use cio_hook::allow::Day;
 
@@ -116,6 +116,66 @@ pub enum Command {
     },
     /// Remove cio-hook's hooks from this repository, restoring hooks they had chained to.
     Uninstall,
+    /// Ask crates.io whether tokens found are live (read-only; asks before sending anything).
+    /// Exit 0: none is live; 1: one is live; 2: could not tell, or an error.
+    Verify {
+        /// Fingerprints (`sha256:…`) of the tokens to check; every token found when none is given.
+        fingerprints: Vec<String>,
+        #[command(flatten)]
+        scope: TokenScope,
+        #[command(flatten)]
+        network: Network,
+    },
+    /// Revoke a token found, through crates.io's API (asks first).
+    /// Exit 0: revoked, or not live; 1: live but only revocable on crates.io's website;
+    /// 2: not sent, outcome unknown, or an error.
+    Revoke {
+        /// The fingerprint (`sha256:…`) of the token to revoke.
+        fingerprint: String,
+        #[command(flatten)]
+        scope: TokenScope,
+        #[command(flatten)]
+        network: Network,
+    },
+    /// Allow every token that blocks in the history today, by fingerprint, in .ciokeyignore.toml
+    /// (entries marked `baseline = DATE`): for adopting cio-hook on an existing history.
+    Baseline {
+        /// Why these tokens may stay in history.
+        #[arg(long, default_value = cio_hook::baseline::DEFAULT_REASON)]
+        reason: String,
+    },
+}
+
+/// Where `verify` and `revoke` look for tokens: every commit reachable from any ref by default.
+#[derive(Debug, Clone, Args)]
+#[group(multiple = false)]
+pub struct TokenScope {
+    /// Look in the staged changes.
+    #[arg(long)]
+    pub staged: bool,
+    /// Look in the commits of a revision range, such as `origin/main..HEAD`.
+    #[arg(long, value_name = "REVSPEC")]
+    pub range: Option<String>,
+    /// Look in every commit reachable from any ref (the default).
+    #[arg(long)]
+    pub history: bool,
+    /// Look in files and directories on disk, or `-` for standard input.
+    #[arg(long, value_name = "PATH", num_args = 1..)]
+    pub path: Vec<PathBuf>,
+}
+
+/// How `verify` and `revoke` reach crates.io.
+#[derive(Debug, Clone, Args)]
+pub struct Network {
+    /// Send without asking; required when there is no terminal to ask on.
+    #[arg(long)]
+    pub yes: bool,
+    /// crates.io's API base URL: https, or plain http to a loopback address (for tests).
+    #[arg(long, value_name = "URL", default_value = cio_hook::crates_io::DEFAULT_API_URL)]
+    pub api_url: String,
+    /// Seconds to wait for each step of a request (connecting, sending, the answer).
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub timeout: u64,
 }
 
 fn parse_seconds(text: &str) -> Result<std::time::Duration, String> {

@@ -121,6 +121,7 @@ fn report_free_command_name(command: &Command) -> Option<&'static str> {
         Command::Uninstall => Some("uninstall"),
         Command::Allow { .. } => Some("allow"),
         Command::PreReceive { .. } => Some("pre-receive"),
+        Command::Baseline { .. } => Some("baseline"),
         _ => None,
     }
 }
@@ -146,6 +147,9 @@ pub fn run(cli: Cli) -> Result<i32> {
     // Objects come from the repository the user is committing to; re-hashing each one on read
     // (as git itself does not) would double the cost of a history scan.
     git2::opts::strict_hash_verification(false);
+    if let Command::Verify { .. } | Command::Revoke { .. } = &cli.command {
+        return crate::token_commands::verify_or_revoke(&cli);
+    }
     if let Command::ScanPath { paths } = &cli.command {
         let paths = if paths.is_empty() {
             vec![PathBuf::from(".")]
@@ -201,7 +205,12 @@ pub fn run(cli: Cli) -> Result<i32> {
             force,
         } => return install_hooks(&repo, pre_push, pre_receive, force),
         Command::Uninstall => return uninstall_hooks(&repo),
-        Command::ScanPath { .. } => unreachable!("handled above, without a repository"),
+        Command::Baseline { ref reason } => {
+            return crate::token_commands::baseline(&repo, &cli, reason)
+        }
+        Command::ScanPath { .. } | Command::Verify { .. } | Command::Revoke { .. } => {
+            unreachable!("handled above, without a repository")
+        }
         Command::PreReceive { .. } => unreachable!("handled above, with git's environment"),
     };
     finish(&report, &cli)
@@ -261,7 +270,7 @@ fn update_from_pre_commit_framework(
 
 /// Opens the repository the way git's hooks expect: from the current directory, honouring
 /// `GIT_DIR`, `GIT_WORK_TREE` and `GIT_INDEX_FILE`.
-fn open_repository() -> Result<Repository> {
+pub(crate) fn open_repository() -> Result<Repository> {
     Repository::open_from_env().map_err(|err| {
         let cwd = std::env::current_dir().unwrap_or_default();
         anyhow::anyhow!(
@@ -274,7 +283,7 @@ fn open_repository() -> Result<Repository> {
 
 /// The scanner with the allowlist from `--config`, or `.ciokeyignore.toml` at the root of the
 /// working tree (outside a repository: in the current directory) when there is one.
-fn scanner(repo: Option<&Repository>, cli: &Cli) -> Result<Scanner> {
+pub(crate) fn scanner(repo: Option<&Repository>, cli: &Cli) -> Result<Scanner> {
     let default_path = match repo {
         Some(repo) => repo.workdir().map(|workdir| workdir.join(allow::FILE_NAME)),
         None => Some(PathBuf::from(allow::FILE_NAME)),
@@ -320,7 +329,7 @@ fn warn_if_untracked(repo: &Repository, allowlist: &Path) {
 }
 
 /// Where `allow` writes: `--config`, or `.ciokeyignore.toml` at the working tree's root.
-fn allowlist_path(repo: &Repository, cli: &Cli) -> Result<PathBuf> {
+pub(crate) fn allowlist_path(repo: &Repository, cli: &Cli) -> Result<PathBuf> {
     if let Some(path) = &cli.config {
         return Ok(path.clone());
     }
@@ -386,7 +395,8 @@ fn check_config(repo: &Repository, cli: &Cli) -> Result<i32> {
             println!(
                 "{}: matches nothing in the tracked files, but still a token in history: {place}; \
                  keep it while that commit is reachable, or scan-history blocks (reason: {})",
-                entry.origin, entry.reason
+                entry.origin,
+                entry.shown_reason()
             );
             continue;
         } else {
@@ -397,9 +407,23 @@ fn check_config(repo: &Repository, cli: &Cli) -> Result<i32> {
             format!("matches nothing in the tracked files or in the history ({commits}); remove it")
         };
         to_review += 1;
-        println!("{}: {problem} (reason: {})", entry.origin, entry.reason);
+        println!(
+            "{}: {problem} (reason: {})",
+            entry.origin,
+            entry.shown_reason()
+        );
     }
     println!("{} entries, {} to review", entries.len(), to_review);
+    let baselined = entries
+        .iter()
+        .filter(|entry| entry.baseline.is_some())
+        .count();
+    if baselined > 0 {
+        println!(
+            "{baselined} of them are baseline entries for tokens already in history \
+             (`cio-hook baseline`); check those with `cio-hook verify --history`"
+        );
+    }
     Ok(if to_review > 0 {
         EXIT_FOUND
     } else {
@@ -432,7 +456,7 @@ fn use_colour(format: Format) -> bool {
 /// A progress line on stderr for long commit scans, only when stderr is a terminal. It is
 /// redrawn at most ten times a second and erased when the scan ends, so a fast scan draws nothing
 /// and the final count is never left behind or drawn twice.
-fn progress() -> impl FnMut(usize, usize, usize) {
+pub(crate) fn progress() -> impl FnMut(usize, usize, usize) {
     let on_terminal = std::io::stderr().is_terminal();
     let mut last_shown = Instant::now();
     let mut drawn = false;

@@ -8,6 +8,8 @@
 //! server on what a push brings.
 
 pub mod allow;
+pub mod baseline;
+pub mod crates_io;
 pub mod detect;
 pub mod install;
 pub mod pre_receive;

@@ -3,6 +3,7 @@
 mod cli;
 mod commands;
 mod pre_receive_command;
+mod token_commands;
 
 use std::sync::OnceLock;
 

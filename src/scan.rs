@@ -1,8 +1,9 @@
 //! The pipeline: added text from a source, tokens from the detector, verdicts from the allowlist.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use anyhow::{Context, Result};
 use git2::{Oid, Repository};
@@ -32,6 +33,8 @@ pub struct Scanner {
     /// Object directories beyond the repository's own, which every handle on it reads too
     /// (a server's quarantine, where a push's objects wait for the hook's verdict).
     extra_object_dirs: Vec<PathBuf>,
+    /// Token text by fingerprint, kept only for `verify` and `revoke`, which must send it.
+    secrets: Option<Mutex<HashMap<String, Vec<u8>>>>,
 }
 
 impl Scanner {
@@ -39,6 +42,7 @@ impl Scanner {
         Scanner {
             allowlist,
             extra_object_dirs: Vec::new(),
+            secrets: None,
         }
     }
 
@@ -46,6 +50,20 @@ impl Scanner {
     pub fn with_extra_object_dirs(mut self, dirs: Vec<PathBuf>) -> Scanner {
         self.extra_object_dirs = dirs;
         self
+    }
+
+    /// A scanner that also keeps the text of each token it finds, for [`Scanner::secret`].
+    /// Reports still never hold it.
+    pub fn keeping_secrets(mut self) -> Scanner {
+        self.secrets = Some(Mutex::default());
+        self
+    }
+
+    /// The text of the token with this fingerprint, when it was found by a scanner made with
+    /// [`Scanner::keeping_secrets`].
+    pub fn secret(&self, fingerprint: &str) -> Option<Vec<u8>> {
+        let secrets = self.secrets.as_ref()?.lock().ok()?;
+        secrets.get(fingerprint).cloned()
     }
 
     /// The findings in one piece of added text.
@@ -63,6 +81,14 @@ impl Scanner {
                 None => (None, None, Some(detection.start as u64)),
             };
             let fingerprint = fingerprint(&detection.secret);
+            if let Some(secrets) = &self.secrets {
+                let mut secrets = secrets
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                secrets
+                    .entry(fingerprint.clone())
+                    .or_insert_with(|| detection.secret.clone());
+            }
             Finding {
                 rule: detection.rule,
                 encoding: detection.encoding,
@@ -148,7 +174,7 @@ impl Scanner {
         match self.allowlist.verdict(path, &detection.secret, fingerprint) {
             Verdict::Allowed(entry) => Status::Allowed {
                 by: entry.origin.clone(),
-                reason: entry.reason.clone(),
+                reason: entry.shown_reason(),
             },
             Verdict::Expired(entry) => Status::Blocking {
                 expired_allow: Some(format!(

@@ -463,6 +463,9 @@ fn no_command_ever_prints_or_writes_a_full_token() {
     runs.push(repo.cio_hook(&["scan-path", &format!("missing-{token}")]));
     runs.push(repo.cio_hook(&["--config", &format!("{token}.toml"), "scan-staged"]));
     runs.push(repo.cio_hook(&["check-config"]));
+    runs.push(repo.cio_hook(&["verify", &token, "--yes"]));
+    runs.push(repo.cio_hook(&["revoke", &token, "--yes"]));
+    runs.push(repo.cio_hook(&["verify", "--api-url", &format!("http://{token}")]));
     runs.push(repo.cio_hook(&["install", "--pre-push"]));
     for run in &runs {
         run.expect_no_full_token(&[&token]);

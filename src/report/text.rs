@@ -61,7 +61,8 @@ pub fn write_report(out: &mut dyn Write, report: &Report) -> io::Result<()> {
     Ok(())
 }
 
-fn scope_phrase(report: &Report) -> String {
+/// What a report covered, for its first line: `3 commits (all refs)`, `the staged changes`.
+pub fn scope_phrase(report: &Report) -> String {
     match &report.scope {
         Scope::Staged => "the staged changes".to_string(),
         Scope::Push { remote } => format!(
