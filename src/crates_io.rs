@@ -306,6 +306,7 @@ fn failed_exchange(err: &ureq::Error) -> Exchange {
                     | std::io::ErrorKind::NetworkUnreachable
                     | std::io::ErrorKind::HostUnreachable
             ) || io.to_string().starts_with("failed to lookup address")
+                || failed_handshake(io)
         }
         _ => false,
     };
@@ -317,10 +318,29 @@ fn failed_exchange(err: &ureq::Error) -> Exchange {
     }
 }
 
+/// Whether an I/O error is a TLS handshake that failed (an untrusted certificate, say): the
+/// request is sent only after the handshake, so it was not.
+fn failed_handshake(io: &std::io::Error) -> bool {
+    use rustls::Error;
+    io.get_ref()
+        .and_then(|inner| inner.downcast_ref::<Error>())
+        .is_some_and(|tls| {
+            matches!(
+                tls,
+                Error::InvalidCertificate(_)
+                    | Error::NoCertificatesPresented
+                    | Error::PeerIncompatible(_)
+                    | Error::InappropriateHandshakeMessage { .. }
+                    | Error::UnsupportedNameType
+            )
+        })
+}
+
 /// One line about a failed request, with any token-shaped text redacted.
 fn describe_error(err: &ureq::Error) -> String {
     let text = match err {
         ureq::Error::Timeout(_) => format!("no answer in time ({err})"),
+        ureq::Error::Io(io) => io.to_string(),
         _ => err.to_string(),
     };
     redact_text(text.replace('\n', " ").as_bytes())

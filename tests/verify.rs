@@ -6,8 +6,8 @@
 mod common;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -46,9 +46,19 @@ struct FakeCratesIo {
 }
 
 impl FakeCratesIo {
+    /// Plain HTTP on 127.0.0.1.
     fn start(answers: &[(&str, Answer)]) -> FakeCratesIo {
+        FakeCratesIo::start_with(answers, None)
+    }
+
+    /// HTTPS with `tls`, or plain HTTP without.
+    fn start_with(
+        answers: &[(&str, Answer)],
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> FakeCratesIo {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let url = format!("{scheme}://{}", listener.local_addr().unwrap());
         let requests = Arc::new(Mutex::new(Vec::new()));
         let answers: Arc<HashMap<String, Answer>> = Arc::new(
             answers
@@ -63,7 +73,18 @@ impl FakeCratesIo {
             for stream in listener.incoming().flatten() {
                 let recorded = Arc::clone(&recorded);
                 let answers = Arc::clone(&answers);
-                std::thread::spawn(move || serve(stream, &recorded, &answers));
+                let tls = tls.clone();
+                std::thread::spawn(move || match tls {
+                    Some(config) => {
+                        let connection = rustls::ServerConnection::new(config).unwrap();
+                        serve(
+                            rustls::StreamOwned::new(connection, stream),
+                            &recorded,
+                            &answers,
+                        );
+                    }
+                    None => serve(stream, &recorded, &answers),
+                });
             }
         });
         FakeCratesIo { url, requests }
@@ -74,8 +95,13 @@ impl FakeCratesIo {
     }
 }
 
-fn serve(stream: TcpStream, recorded: &Mutex<Vec<Request>>, answers: &HashMap<String, Answer>) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
+fn serve(
+    mut stream: impl Read + Write,
+    recorded: &Mutex<Vec<Request>>,
+    answers: &HashMap<String, Answer>,
+) {
+    // Requests have no body, so the reader cannot take bytes that belong to anything else.
+    let mut reader = BufReader::new(&mut stream);
     let mut head = Vec::new();
     loop {
         let mut line = String::new();
@@ -84,6 +110,7 @@ fn serve(stream: TcpStream, recorded: &Mutex<Vec<Request>>, answers: &HashMap<St
         }
         head.push(line.trim_end().to_string());
     }
+    drop(reader);
     let Some(request_line) = head.first() else {
         return;
     };
@@ -121,13 +148,13 @@ fn serve(stream: TcpStream, recorded: &Mutex<Vec<Request>>, answers: &HashMap<St
     } else {
         serde_json::json!({ "errors": [{ "detail": detail }] }).to_string()
     };
-    let mut stream = stream;
     let _ = write!(
         stream,
         "HTTP/1.1 {status} Answer\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
          Connection: close\r\n\r\n{body}",
         body.len()
     );
+    let _ = stream.flush();
 }
 
 /// An address where nothing listens: bound, then released.
@@ -510,4 +537,80 @@ fn hooks_and_scans_never_reach_the_network() {
         Run::from_output(command.output().unwrap()).expect_code(1);
     }
     assert_eq!(server.requests(), vec![]);
+}
+
+/// A certificate authority called `name`, made for one test, and a server configuration whose
+/// certificate for 127.0.0.1 it signed. Returns the configuration and the authority's certificate
+/// (PEM).
+fn test_tls(name: &str) -> (Arc<rustls::ServerConfig>, String) {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+    let mut authority = CertificateParams::new(Vec::<String>::new()).unwrap();
+    authority.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    authority
+        .distinguished_name
+        .push(DnType::CommonName, format!("cio-hook {name}"));
+    let authority = CertifiedIssuer::self_signed(authority, KeyPair::generate().unwrap()).unwrap();
+    let server_key = KeyPair::generate().unwrap();
+    let certificate = CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .unwrap()
+        .signed_by(&server_key, &authority)
+        .unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(server_key.serialize_der().into());
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![certificate.der().clone()], key)
+    .unwrap();
+    (Arc::new(config), authority.pem())
+}
+
+#[test]
+fn verify_speaks_https_and_trusts_only_the_system_store() {
+    let token = api_token(1631);
+    let (tls, authority) = test_tls("test authority");
+    let server =
+        FakeCratesIo::start_with(&[(&token, Answer::Status(403, WEBSITE_ONLY))], Some(tls));
+    let repo = repo_with_history(&[&token]);
+    // The system store, as rustls-native-certs reads it, is SSL_CERT_FILE when that is set.
+    let store = repo.sibling("store.pem");
+    let run_with_store = |pem: &str, args: &[&str]| {
+        std::fs::write(&store, pem).unwrap();
+        let mut command = common::clean_command(common::binary(), &repo.path);
+        command
+            .args(args)
+            .args(["--yes", "--timeout", "5", "--api-url", &server.url])
+            .env("SSL_CERT_FILE", &store)
+            .env_remove("SSL_CERT_DIR");
+        Run::from_output(command.output().unwrap())
+    };
+    let trusted = run_with_store(&authority, &["verify"]);
+    trusted.expect_code(1).expect_no_full_token(&[&token]);
+    assert!(
+        result_line(&trusted, &token).contains("LIVE:"),
+        "{}",
+        trusted.all()
+    );
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1, "{requests:#?}");
+    assert_eq!(requests[0].authorization.as_deref(), Some(token.as_str()));
+
+    // A server whose certificate no authority in the store signed never sees the request.
+    let (_, other_authority) = test_tls("other authority");
+    let untrusted = run_with_store(&other_authority, &["verify"]);
+    untrusted.expect_code(2).expect_no_full_token(&[&token]);
+    let line = result_line(&untrusted, &token);
+    assert!(line.contains("could not tell: not sent"), "{line}");
+    assert!(line.contains("invalid peer certificate"), "{line}");
+    let revoke = run_with_store(&other_authority, &["revoke", &fingerprint(&token)]);
+    revoke
+        .expect_code(2)
+        .expect_contains("not revoked: not sent, nothing changed");
+    assert_eq!(
+        server.requests().len(),
+        1,
+        "no request over an untrusted connection"
+    );
 }
