@@ -419,6 +419,23 @@ fn namespaces_are_separate_repositories() {
         f.server.ref_oid("refs/namespaces/two/refs/heads/main"),
         None
     );
+    // Each namespace's default branch carries its own allowlist.
+    let allowed = api_token(17);
+    let entry = format!(
+        "[[allow]]\nfingerprint = \"{}\"\nreason = \"fixture\"\n",
+        fingerprint_of(&f, &allowed)
+    );
+    f.client
+        .git_ok(&["checkout", "-q", "-b", "fresh", "main~1"]);
+    f.client
+        .commit_file_unchecked(".ciokeyignore.toml", &entry, "allowlist");
+    f.push_ok(&[&receive("three"), "fresh:refs/heads/main"]);
+    f.push_ok(&[&receive("four"), "fresh~1:refs/heads/main"]);
+    f.client
+        .commit_file_unchecked("f.txt", &format!("t = \"{allowed}\"\n"), "fixture");
+    f.push_ok(&[&receive("three"), "fresh:refs/heads/main"]);
+    f.push_rejected(&[&receive("four"), "fresh:refs/heads/main"])
+        .expect_no_full_token(&[&allowed]);
 }
 
 #[test]
@@ -464,4 +481,47 @@ fn fingerprint_of(f: &Fixture, token: &str) -> String {
         .as_str()
         .unwrap()
         .to_string()
+}
+
+#[test]
+fn a_long_push_is_read_from_the_quarantine_by_every_worker() {
+    // Long pushes are scanned by one thread per core, each with its own handle on the
+    // repository: every handle must read the quarantine, or the push could not be judged.
+    let f = Fixture::new(Transport::Local).unwrap();
+    f.push_ok(&["main"]);
+    let token = api_token(16);
+    let mut stream = String::new();
+    for number in 0..2500 {
+        stream.push_str(&format!(
+            "commit refs/heads/main\ncommitter T <t@example.invalid> {} +0000\ndata <<END\nchange {number}\nEND\n",
+            1_700_000_000 + number
+        ));
+        if number == 0 {
+            stream.push_str("from refs/heads/main^0\n");
+        }
+        let content = if number == 2100 {
+            format!("token = \"{token}\"\n")
+        } else {
+            format!("value = {number}\n")
+        };
+        stream.push_str(&format!(
+            "M 100644 inline file{}.toml\ndata {}\n{content}\n",
+            number % 50,
+            content.len()
+        ));
+    }
+    f.client
+        .git_with_input(&["fast-import", "--quiet"], &stream)
+        .expect_code(0);
+    let planted = f
+        .client
+        .git_ok(&["rev-parse", "main~399"])
+        .trim()
+        .to_string();
+    let before = f.server.ref_oid("main");
+    f.push_rejected(&["main"])
+        .expect_no_full_token(&[&token])
+        .expect_contains("1 crates.io credential in 2500 new commits")
+        .expect_contains(&format!("refs/heads/main {} change 2100", &planted[..10]));
+    assert_eq!(f.server.ref_oid("main"), before);
 }

@@ -167,13 +167,15 @@ pub fn default_branch_ref(repo: &Repository, ref_prefix: &str) -> Option<String>
             .ok()
             .and_then(|head| head.symbolic_target().map(str::to_string))
     };
-    if !ref_prefix.is_empty() {
-        if let Some(target) = head_of(&format!("{ref_prefix}HEAD")) {
-            return Some(target);
-        }
-        return head_of("HEAD").map(|target| format!("{ref_prefix}{target}"));
+    if ref_prefix.is_empty() {
+        return head_of("HEAD");
     }
-    head_of("HEAD")
+    let target = head_of(&format!("{ref_prefix}HEAD")).or_else(|| head_of("HEAD"))?;
+    Some(if target.starts_with(ref_prefix) {
+        target
+    } else {
+        format!("{ref_prefix}{target}")
+    })
 }
 
 /// One honoured bypass, as a line of JSON in the bypass log. Every text is redacted.
