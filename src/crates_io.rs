@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::detect::rules::trusted_publishing_checksum;
 use crate::redact::redact_text;
 
 /// Where crates.io's API is unless `--api-url` says otherwise.
@@ -39,6 +40,11 @@ const DETAIL_WEBSITE_ONLY: &str = "this action can only be performed on the crat
 const DETAIL_MISSING_SCOPE: &str =
     "this token does not have the required permissions to perform this action";
 
+/// Why a secret that is not in crates.io's format is never sent there.
+const NOT_A_CRATES_IO_TOKEN: &str = "not sent: not in crates.io's token format (a secret for \
+     another registry, say), so crates.io can say nothing about it; check or revoke it where it \
+     was issued";
+
 /// The most of an answer's body that is read.
 const MAX_BODY_BYTES: u64 = 64 * 1024;
 /// The most of crates.io's error detail quoted in an outcome.
@@ -54,13 +60,20 @@ pub enum TokenKind {
 }
 
 impl TokenKind {
-    /// The kind of a token, from its prefix.
-    pub fn of(token: &[u8]) -> TokenKind {
-        if token.starts_with(b"cio_tp_") {
-            TokenKind::TrustedPublishing
-        } else {
-            TokenKind::Api
+    /// The kind of a secret in one of crates.io's exact formats; `None` for anything else (a
+    /// token for another registry, found in a cargo variable or credentials file), which must
+    /// never be sent to crates.io.
+    pub fn of(token: &[u8]) -> Option<TokenKind> {
+        let alphanumeric = |bytes: &[u8]| bytes.iter().all(u8::is_ascii_alphanumeric);
+        if let Some(body) = token.strip_prefix(b"cio_tp_") {
+            let (random, checksum) = body.split_at_checked(31)?;
+            let valid = alphanumeric(body)
+                && checksum.len() == 1
+                && checksum[0] == trusted_publishing_checksum(random);
+            return valid.then_some(TokenKind::TrustedPublishing);
         }
+        let body = token.strip_prefix(b"cio")?;
+        (body.len() == 32 && alphanumeric(body)).then_some(TokenKind::Api)
     }
 }
 
@@ -225,23 +238,29 @@ impl Client {
     /// crates.io has no read-only endpoint that accepts them, and its API-token check would
     /// answer "authentication failed" for a live one.
     pub fn check(&self, token: &[u8]) -> Liveness {
-        if TokenKind::of(token) == TokenKind::TrustedPublishing {
-            return Liveness::Unknown {
+        match TokenKind::of(token) {
+            Some(TokenKind::Api) => liveness(&self.send("GET", CHECK_PATH, token)),
+            Some(TokenKind::TrustedPublishing) => Liveness::Unknown {
                 why: "not sent: crates.io has no read-only check for Trusted Publishing tokens; \
                       they expire 30 minutes after they were issued; to be sure, revoke it"
                     .to_string(),
-            };
+            },
+            None => Liveness::Unknown {
+                why: NOT_A_CRATES_IO_TOKEN.to_string(),
+            },
         }
-        liveness(&self.send("GET", CHECK_PATH, token))
     }
 
     /// Revokes `token` with one DELETE, never retried.
     pub fn revoke(&self, token: &[u8]) -> Revocation {
         match TokenKind::of(token) {
-            TokenKind::Api => {
+            None => Revocation::NotSent {
+                why: NOT_A_CRATES_IO_TOKEN.to_string(),
+            },
+            Some(TokenKind::Api) => {
                 api_token_revocation(&self.send("DELETE", REVOKE_API_TOKEN_PATH, token))
             }
-            TokenKind::TrustedPublishing => trusted_publishing_revocation(&self.send(
+            Some(TokenKind::TrustedPublishing) => trusted_publishing_revocation(&self.send(
                 "DELETE",
                 REVOKE_TRUSTED_PUBLISHING_PATH,
                 token,
@@ -572,6 +591,27 @@ mod tests {
             trusted_publishing_revocation(&answered(204, "")),
             Revocation::Revoked { .. }
         ));
+    }
+
+    #[test]
+    fn only_crates_io_formats_are_sent() {
+        let api = ["cio", "AbCdEfGhIjKlMnOpQrStUvWxYz012345"].concat();
+        let trusted = ["cio_tp_", "gGK6jurSwKyl9V3Az19z7YEFQI9aoOOd"].concat();
+        assert_eq!(TokenKind::of(api.as_bytes()), Some(TokenKind::Api));
+        assert_eq!(
+            TokenKind::of(trusted.as_bytes()),
+            Some(TokenKind::TrustedPublishing)
+        );
+        let bad_checksum = ["cio_tp_", "gGK6jurSwKyl9V3Az19z7YEFQI9aoOOe"].concat();
+        for other in [
+            bad_checksum.as_str(),
+            "corp_9f8e7d6c5b4a39281706",
+            &api[..34],
+            &format!("{api}x"),
+            "cio_tp_short",
+        ] {
+            assert_eq!(TokenKind::of(other.as_bytes()), None, "{other}");
+        }
     }
 
     #[test]

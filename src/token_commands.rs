@@ -156,7 +156,7 @@ fn verify(targets: &[Target<'_>], sending: Sending) -> Result<i32> {
     } = sending;
     let to_send = targets
         .iter()
-        .filter(|target| TokenKind::of(&target.secret) == TokenKind::Api)
+        .filter(|target| TokenKind::of(&target.secret) == Some(TokenKind::Api))
         .count();
     if to_send > 0 {
         writeln!(
@@ -234,8 +234,13 @@ fn revoke(target: &Target<'_>, sending: Sending) -> Result<i32> {
         text,
     } = sending;
     let endpoint = match TokenKind::of(&target.secret) {
-        TokenKind::Api => "DELETE /api/v1/tokens/current",
-        TokenKind::TrustedPublishing => "DELETE /api/v1/trusted_publishing/tokens",
+        Some(TokenKind::Api) => "DELETE /api/v1/tokens/current",
+        Some(TokenKind::TrustedPublishing) => "DELETE /api/v1/trusted_publishing/tokens",
+        None => bail!(
+            "{} is not in crates.io's token format (a secret for another registry, say): revoke \
+             it where it was issued; nothing was sent",
+            target.finding.token
+        ),
     };
     writeln!(
         notice,

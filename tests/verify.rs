@@ -614,3 +614,29 @@ fn verify_speaks_https_and_trusts_only_the_system_store() {
         "no request over an untrusted connection"
     );
 }
+
+#[test]
+fn a_secret_for_another_registry_is_never_sent_to_crates_io() {
+    let token = api_token(1641);
+    let corporate = format!("corp_{}", common::random_alphanumerics(1642, 24));
+    let server = FakeCratesIo::start(&[(&token, Answer::Status(403, UNKNOWN_TOKEN))]);
+    let repo = Repo::new();
+    repo.commit_file_unchecked(
+        "ci.env",
+        &format!("CARGO_REGISTRY_TOKEN={token}\nCARGO_REGISTRIES_CORP_TOKEN={corporate}\n"),
+        "ci",
+    );
+    let run = with_server(&repo, &server.url, &["verify", "--yes"]);
+    run.expect_code(2)
+        .expect_no_full_token(&[&token, &corporate])
+        .expect_contains("not sent: not in crates.io's token format");
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1, "{requests:#?}");
+    assert_eq!(requests[0].authorization.as_deref(), Some(token.as_str()));
+
+    let run = revoke(&repo, &server.url, &corporate);
+    run.expect_code(2)
+        .expect_no_full_token(&[&corporate])
+        .expect_contains("revoke it where it was issued; nothing was sent");
+    assert_eq!(server.requests().len(), 1);
+}
