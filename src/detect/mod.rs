@@ -101,12 +101,33 @@ static OTHER_LITERALS: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Whether a file at `path` with this content may hold a secret; when false, no rule can match
 /// anything in it, so it need not be diffed or split into lines.
+///
+/// This is the detector itself applied to the whole blob, not a literal search: a `cio` inside
+/// a word ("precious") or a near miss does not make a file a candidate. It answers for every way
+/// a source may read the content (line by line, or whole when git would call the file binary),
+/// and for source code as well as other files, so a blob's answer does not depend on which path
+/// carries it (except for cargo credentials files, tested on their own).
 pub fn may_contain_secret(path: &[u8], content: &[u8]) -> bool {
     let decoded = decode::decode_utf16(content);
     let text = decoded.as_ref().map_or(content, |text| text.as_bytes());
-    PREFILTER.is_match(text)
-        || (credentials::is_credentials_path(path)
-            && memchr::memmem::find(text, b"token").is_some())
+    if credentials::is_credentials_path(path) && memchr::memmem::find(text, b"token").is_some() {
+        return true;
+    }
+    has_candidate(text)
+}
+
+/// Whether any line-level rule finds something in `text`, read line by line or as a whole.
+fn has_candidate(text: &[u8]) -> bool {
+    if !PREFILTER.is_match(text) {
+        return false;
+    }
+    const HINTS: [FileHint; 2] = [FileHint { code_file: false }, FileHint { code_file: true }];
+    let finds_any = |bytes: &[u8]| {
+        HINTS
+            .iter()
+            .any(|&hint| !find_in_line(bytes, hint).is_empty())
+    };
+    candidate_lines(text).any(|(_, line)| finds_any(line)) || finds_any(text)
 }
 
 /// The lines of `text` where a line-level rule may match, with their 1-based numbers, in order:
