@@ -254,6 +254,7 @@ impl Scanner {
             .map_or(1, usize::from)
             .min(commit_ids.len() / MIN_COMMITS_PER_WORKER)
             .max(1);
+        let clean = blobs::CleanBlobs::default();
         let next = AtomicUsize::new(0);
         let done = AtomicUsize::new(0);
         let blocking = AtomicUsize::new(0);
@@ -269,7 +270,7 @@ impl Scanner {
                 }
                 let last = (first + run_length).min(commit_ids.len());
                 for (position, &oid) in commit_ids.iter().enumerate().take(last).skip(first) {
-                    let findings = self.findings_in_commit(repo, oid)?;
+                    let findings = self.findings_in_commit(repo, oid, &clean)?;
                     let found = findings.iter().filter(|f| f.is_blocking()).count();
                     blocking.fetch_add(found, Ordering::Relaxed);
                     done.fetch_add(1, Ordering::Relaxed);
@@ -280,7 +281,7 @@ impl Scanner {
         let mut scanned = if workers == 1 {
             let mut scanned = Vec::new();
             for (position, &oid) in commit_ids.iter().enumerate() {
-                let findings = self.findings_in_commit(repo, oid)?;
+                let findings = self.findings_in_commit(repo, oid, &clean)?;
                 let found = findings.iter().filter(|f| f.is_blocking()).count();
                 let total = blocking.fetch_add(found, Ordering::Relaxed) + found;
                 progress(position + 1, commit_ids.len(), total);
@@ -334,11 +335,16 @@ impl Scanner {
     }
 
     /// The findings in what one commit adds.
-    fn findings_in_commit(&self, repo: &Repository, oid: Oid) -> Result<Vec<Finding>> {
+    fn findings_in_commit(
+        &self,
+        repo: &Repository,
+        oid: Oid,
+        clean: &blobs::CleanBlobs,
+    ) -> Result<Vec<Finding>> {
         let commit = repo
             .find_commit(oid)
             .with_context(|| format!("reading commit {oid}"))?;
-        self.findings_from(|sink| commits::added_in_commit(repo, &commit, sink))
+        self.findings_from(|sink| commits::added_in_commit(repo, &commit, clean, sink))
     }
 
     /// Scans what a push of `updates` to `remote` would make new there: commits, annotated tag

@@ -6,19 +6,56 @@
 //! cheap.
 
 use std::borrow::Cow;
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
 use git2::{Blob, DiffOptions, Oid, Patch, Repository};
 
 use super::tree_diff::FileChange;
 use super::{AddedContent, AddedLine, AddedText, CommitInfo};
+use crate::detect::credentials::is_credentials_path;
 use crate::detect::decode::decode_utf16;
 use crate::detect::may_contain_secret;
 use crate::redact::redact_text;
 
 /// How many leading bytes git inspects for a NUL byte to call a file binary.
 const BINARY_SNIFF_LEN: usize = 8000;
+
+/// Blobs found to hold nothing any rule can match, remembered for one run so that a blob that
+/// many commits or paths carry is read and tested once. Shared by the scanning threads.
+///
+/// Only the "nothing here" verdict is kept: a blob with a candidate is diffed wherever it is
+/// added, so findings are still attributed to the commit and path that added each line.
+#[derive(Debug, Default)]
+pub struct CleanBlobs {
+    shards: [Mutex<HashSet<Oid>>; CLEAN_BLOB_SHARDS],
+}
+
+/// Independent locks, so that threads rarely wait for each other.
+const CLEAN_BLOB_SHARDS: usize = 16;
+
+impl CleanBlobs {
+    fn shard(&self, id: Oid) -> &Mutex<HashSet<Oid>> {
+        &self.shards[usize::from(id.as_bytes()[0]) % CLEAN_BLOB_SHARDS]
+    }
+
+    /// Whether `id` was found clean before.
+    pub fn contains(&self, id: Oid) -> bool {
+        self.shard(id)
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .contains(&id)
+    }
+
+    /// Remembers that `id` holds nothing any rule can match.
+    pub fn insert(&self, id: Oid) {
+        self.shard(id)
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(id);
+    }
+}
 
 /// Calls `sink` with what each change adds to a file whose new content may hold a secret, and
 /// with the path of each added file whose path holds a token.
@@ -32,6 +69,17 @@ pub fn added_in_changes(
     commit: Option<&Arc<CommitInfo>>,
     sink: &mut dyn FnMut(AddedText<'_>) -> Result<()>,
 ) -> Result<()> {
+    added_in_changes_skipping(repo, changes, commit, &CleanBlobs::default(), sink)
+}
+
+/// [`added_in_changes`], skipping blobs already in `clean` and adding those found clean to it.
+pub fn added_in_changes_skipping(
+    repo: &Repository,
+    changes: &[FileChange],
+    commit: Option<&Arc<CommitInfo>>,
+    clean: &CleanBlobs,
+    sink: &mut dyn FnMut(AddedText<'_>) -> Result<()>,
+) -> Result<()> {
     for change in changes {
         if change.old.is_none() {
             if let Some(added) = AddedText::new_path(&change.path, commit.cloned()) {
@@ -39,11 +87,16 @@ pub fn added_in_changes(
             }
         }
         let (new_id, _) = change.new;
-        if new_id == empty_blob_id() {
+        // A credentials file's verdict depends on its path, so it is never remembered.
+        let remembered = !is_credentials_path(&change.path);
+        if new_id == empty_blob_id() || (remembered && clean.contains(new_id)) {
             continue;
         }
         let new_blob = find_blob(repo, new_id, &change.path)?;
         if !may_contain_secret(&change.path, new_blob.content()) {
+            if remembered {
+                clean.insert(new_id);
+            }
             continue;
         }
         let old_blob = match change.old {
@@ -83,6 +136,15 @@ pub fn find_blob<'r>(repo: &'r Repository, id: Oid, path: &[u8]) -> Result<Blob<
 /// Whether git would call this content binary: a NUL byte near the start.
 pub fn is_binary(content: &[u8]) -> bool {
     memchr::memchr(0, &content[..content.len().min(BINARY_SNIFF_LEN)]).is_some()
+}
+
+/// Content as the detector reads it: UTF-16 text with a byte-order mark decoded to UTF-8,
+/// anything else as it is.
+pub fn as_text(content: &[u8]) -> Cow<'_, [u8]> {
+    match decode_utf16(content) {
+        Some(text) => Cow::Owned(text.into_bytes()),
+        None => Cow::Borrowed(content),
+    }
 }
 
 /// What `new` adds over `old`: its added lines (UTF-16 text is decoded first), or for binary

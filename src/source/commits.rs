@@ -5,7 +5,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use git2::{Commit, ObjectType, Oid, Repository, Tree};
 
-use super::blobs::{added_in_changes, added_lines, find_blob};
+use super::blobs::{added_in_changes_skipping, added_lines, as_text, find_blob, CleanBlobs};
 use super::pre_push::new_walk;
 use super::tree_diff::changed_files;
 use super::{all_lines, path_from_bytes, AddedContent, AddedText, CommitInfo, COMMIT_MESSAGE};
@@ -28,9 +28,13 @@ pub fn commit_info(commit: &Commit<'_>) -> CommitInfo {
 /// Calls `sink` with what `commit` adds: its message, and the lines it adds over its first
 /// parent (a root commit: over the empty tree). For a merge, only lines that none of its parents
 /// had count, so a clean merge adds nothing and an "evil merge" adds what it introduced.
+///
+/// Blobs in `clean` are known to hold nothing and are not read again; blobs found clean are
+/// added to it.
 pub fn added_in_commit(
     repo: &Repository,
     commit: &Commit<'_>,
+    clean: &CleanBlobs,
     sink: &mut dyn FnMut(AddedText<'_>) -> Result<()>,
 ) -> Result<()> {
     let info = Arc::new(commit_info(commit));
@@ -46,7 +50,7 @@ pub fn added_in_commit(
         .context("reading a parent commit's tree")?;
     let changes = changed_files(repo, parent_trees.first(), &tree)?;
     let other_parents = parent_trees.get(1..).unwrap_or_default();
-    added_in_changes(repo, &changes, Some(&info), &mut |mut added| {
+    added_in_changes_skipping(repo, &changes, Some(&info), clean, &mut |mut added| {
         for parent_tree in other_parents {
             keep_only_new_since(repo, &tree, parent_tree, &mut added)?;
         }
@@ -92,10 +96,10 @@ fn keep_only_new_since(
     match &mut added.content {
         AddedContent::Text(_) | AddedContent::Path => unreachable!("handled above"),
         AddedContent::Lines(lines) => {
-            let new_over_parent = added_lines(
-                parent_blob.as_ref().map(|blob| blob.content()),
-                new_blob.content(),
-            )?;
+            // Compared as the first parent was: UTF-16 text decoded on both sides.
+            let parent_text = parent_blob.as_ref().map(|blob| as_text(blob.content()));
+            let new_over_parent =
+                added_lines(parent_text.as_deref(), &as_text(new_blob.content()))?;
             lines.retain(|line| {
                 new_over_parent
                     .binary_search_by_key(&line.number, |other| other.number)

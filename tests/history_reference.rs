@@ -1,0 +1,636 @@
+//! The fast history scan against a plain reference: for every commit, a full libgit2 diff of
+//! every changed file against the first parent (other parents of a merge narrowing the added
+//! lines, as documented), every added line and commit message scanned, with no prefilter, no
+//! blob cache and libgit2 reading every object. The findings (commit, path, line, column,
+//! offset, fingerprint, status) must be identical.
+//!
+//! The generated history has merges and evil merges, renames and copies, a blob that is clean
+//! at one path and a credentials file at another, tokens in file names, binary, base64 and UTF-16 content, reverts to
+//! earlier blobs, a large file, enough commits for the scan to use several threads, a second
+//! root, deep delta chains (`git repack -adf --depth=250`) and loose objects on top.
+
+mod common;
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::path::Path;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use cio_hook::allow::Allowlist;
+use cio_hook::detect::decode::decode_utf16;
+use cio_hook::source::commits::commit_info;
+use cio_hook::source::{AddedContent, AddedLine, AddedText, COMMIT_MESSAGE};
+use cio_hook::Scanner;
+use common::{api_token, clean_command, random_alphanumerics, trusted_publishing_token, Repo, Rng};
+use git2::{DiffOptions, ObjectType, Patch, Repository, Tree};
+
+/// What a finding is compared on.
+type Key = (
+    String,
+    String,
+    Option<u64>,
+    Option<u64>,
+    Option<u64>,
+    String,
+    String,
+);
+
+fn key_of(finding: &serde_json::Value) -> Key {
+    (
+        finding["commit"]["oid"].as_str().unwrap_or("").to_string(),
+        finding["path"].as_str().unwrap().to_string(),
+        finding["line"].as_u64(),
+        finding["column"].as_u64(),
+        finding["offset"].as_u64(),
+        finding["fingerprint"].as_str().unwrap().to_string(),
+        finding["status"].to_string(),
+    )
+}
+
+/// Findings of `cio-hook -C GIT_DIR scan-history --format json`, sorted.
+fn fast_findings(repo: &Repo, git_dir: &Path) -> Vec<Key> {
+    let git_dir = git_dir.to_str().unwrap();
+    let run = repo.cio_hook(&["-C", git_dir, "scan-history", "--format", "json"]);
+    assert!(
+        run.code == 0 || run.code == 1,
+        "scan-history failed:\n{}",
+        run.all()
+    );
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let mut found: Vec<Key> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(key_of)
+        .collect();
+    found.sort();
+    found
+}
+
+/// How many leading bytes git looks at for a NUL byte.
+const BINARY_SNIFF_LEN: usize = 8000;
+
+fn looks_binary(bytes: &[u8]) -> bool {
+    bytes[..bytes.len().min(BINARY_SNIFF_LEN)].contains(&0)
+}
+
+/// The lines libgit2's plain line diff marks as added in `new` over `old`.
+fn diff_added_lines(old: &[u8], new: &[u8]) -> Vec<AddedLine> {
+    let mut options = DiffOptions::new();
+    options
+        .context_lines(0)
+        .interhunk_lines(0)
+        .force_text(true)
+        .indent_heuristic(true);
+    let patch = Patch::from_buffers(old, None, new, None, Some(&mut options)).unwrap();
+    let mut lines = Vec::new();
+    for hunk in 0..patch.num_hunks() {
+        for index in 0..patch.num_lines_in_hunk(hunk).unwrap() {
+            let line = patch.line_in_hunk(hunk, index).unwrap();
+            if let (b'+', Some(number)) = (line.origin() as u8, line.new_lineno()) {
+                lines.push(AddedLine {
+                    number,
+                    bytes: line.content().to_vec(),
+                });
+            }
+        }
+    }
+    lines
+}
+
+/// Text as the scanner reads it: UTF-16 with a byte-order mark decoded, anything else as is.
+fn as_text(bytes: &[u8]) -> Cow<'_, [u8]> {
+    match decode_utf16(bytes) {
+        Some(text) => Cow::Owned(text.into_bytes()),
+        None => Cow::Borrowed(bytes),
+    }
+}
+
+/// What `new` adds over `old` (and over every one of `others`, a merge's other parents'
+/// versions), every changed file diffed in full.
+fn reference_added<'a>(
+    old: Option<&'a [u8]>,
+    new: &'a [u8],
+    others: &[Option<&'a [u8]>],
+) -> AddedContent<'a> {
+    let new_text = as_text(new);
+    let is_utf16 = matches!(new_text, Cow::Owned(_));
+    let old_text = old.map(as_text);
+    if !is_utf16 && (looks_binary(new) || old_text.as_deref().is_some_and(looks_binary)) {
+        let mut previous: Vec<Cow<'a, [u8]>> = old.map(Cow::Borrowed).into_iter().collect();
+        previous.extend(others.iter().flatten().map(|&other| Cow::Borrowed(other)));
+        return AddedContent::Binary {
+            bytes: Cow::Borrowed(new),
+            previous,
+        };
+    }
+    let mut lines = diff_added_lines(old_text.as_deref().unwrap_or_default(), &new_text);
+    for other in others {
+        let over_other = match other {
+            Some(other) => diff_added_lines(&as_text(other), &new_text),
+            None => continue,
+        };
+        lines.retain(|line| over_other.iter().any(|kept| kept.number == line.number));
+    }
+    AddedContent::Lines(lines)
+}
+
+/// The blob at `path` in `tree`, when there is one.
+fn blob_at<'r>(repo: &'r Repository, tree: &Tree<'_>, path: &str) -> Option<git2::Blob<'r>> {
+    let entry = tree.get_path(Path::new(path)).ok()?;
+    if entry.kind() != Some(ObjectType::Blob) {
+        return None;
+    }
+    Some(repo.find_blob(entry.id()).unwrap())
+}
+
+/// The reference scan of every commit reachable from any ref, sorted.
+fn reference_findings(git_dir: &Path) -> Vec<Key> {
+    let repo = Repository::open(git_dir).unwrap();
+    let scanner = Scanner::new(Allowlist::default());
+    let mut walk = repo.revwalk().unwrap();
+    walk.push_glob("refs/*").unwrap();
+    let _ = walk.push_head();
+    let mut findings = Vec::new();
+    for oid in walk {
+        let commit = repo.find_commit(oid.unwrap()).unwrap();
+        let info = Arc::new(commit_info(&commit));
+        findings.extend(scanner.findings_in(&AddedText::message(
+            COMMIT_MESSAGE,
+            info.clone(),
+            commit.message_bytes(),
+        )));
+        let tree = commit.tree().unwrap();
+        let parents: Vec<Tree<'_>> = commit.parents().map(|p| p.tree().unwrap()).collect();
+        let mut options = DiffOptions::new();
+        options.include_typechange(true);
+        let diff = repo
+            .diff_tree_to_tree(parents.first(), Some(&tree), Some(&mut options))
+            .unwrap();
+        for delta in diff.deltas() {
+            let is_file = |mode: git2::FileMode| {
+                matches!(
+                    mode,
+                    git2::FileMode::Blob | git2::FileMode::BlobExecutable | git2::FileMode::Link
+                )
+            };
+            if !is_file(delta.new_file().mode()) || delta.new_file().id().is_zero() {
+                continue;
+            }
+            let path = delta
+                .new_file()
+                .path()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_string();
+            let other_has_path = parents
+                .iter()
+                .skip(1)
+                .any(|parent| parent.get_path(Path::new(&path)).is_ok());
+            if !is_file(delta.old_file().mode()) && !other_has_path {
+                // A new path (renames are not detected): a token in the path itself.
+                let added = AddedText::new_path(path.as_bytes(), Some(info.clone()));
+                findings.extend(added.iter().flat_map(|added| scanner.findings_in(added)));
+            }
+            let new_blob = repo.find_blob(delta.new_file().id()).unwrap();
+            let old_blob = (is_file(delta.old_file().mode()) && !delta.old_file().id().is_zero())
+                .then(|| repo.find_blob(delta.old_file().id()).unwrap());
+            let other_blobs: Vec<Option<git2::Blob<'_>>> = parents
+                .iter()
+                .skip(1)
+                .map(|parent| blob_at(&repo, parent, &path))
+                .collect();
+            let others: Vec<Option<&[u8]>> = other_blobs
+                .iter()
+                .map(|blob| blob.as_ref().map(|blob| blob.content()))
+                .collect();
+            let content = reference_added(
+                old_blob.as_ref().map(|blob| blob.content()),
+                new_blob.content(),
+                &others,
+            );
+            let added = AddedText::new(
+                path.into_bytes(),
+                Some(info.clone()),
+                content,
+                new_blob.content(),
+            );
+            if !added.is_empty() {
+                findings.extend(scanner.findings_in(&added));
+            }
+        }
+    }
+    let mut found: Vec<Key> = findings
+        .iter()
+        .map(|finding| key_of(&serde_json::to_value(finding).unwrap()))
+        .collect();
+    found.sort();
+    found
+}
+
+/// Asserts that the fast scan and the reference agree, with a readable difference if not.
+fn assert_same_findings(repo: &Repo, git_dir: &Path) -> usize {
+    let fast = fast_findings(repo, git_dir);
+    let reference = reference_findings(git_dir);
+    let only_fast: Vec<_> = fast.iter().filter(|f| !reference.contains(f)).collect();
+    let only_reference: Vec<_> = reference.iter().filter(|f| !fast.contains(f)).collect();
+    assert!(
+        fast == reference,
+        "fast scan and reference differ ({} vs {} findings)\nonly in the fast scan: {only_fast:#?}\nonly in the reference: {only_reference:#?}",
+        fast.len(),
+        reference.len()
+    );
+    fast.len()
+}
+
+/// Minimal base64 (standard alphabet, padded), for generating encoded tokens.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let group = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, &b)| acc | u32::from(b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(group >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn random_line(rng: &mut Rng) -> String {
+    match rng.below(20) {
+        0..=5 => {
+            ["}", "", "    }", "fn main() {", "[dependencies]", "# notes"][rng.below(6)].to_string()
+        }
+        6 | 7 => format!("so precious and delicious, ciox cio {}", rng.below(1000)),
+        8 | 9 => format!("key_{} = \"{}\"", rng.below(5), api_token(rng.seed())),
+        10 => format!("publish = {}", trusted_publishing_token(rng.seed())),
+        11 => format!("example = \"cio{}\"", "x".repeat(32)),
+        12 => format!(
+            "CARGO_REGISTRY_TOKEN={}",
+            random_alphanumerics(rng.seed(), 20)
+        ),
+        13 => format!(
+            "export CARGO_REGISTRIES_MY_REG_TOKEN={}",
+            random_alphanumerics(rng.seed(), 12)
+        ),
+        14 => format!(
+            "blob: {}",
+            base64(format!("t={}\n", api_token(rng.seed())).as_bytes())
+        ),
+        15 => format!(
+            "let fixture = \"{}\"; // cio-hook: allow",
+            api_token(rng.seed())
+        ),
+        16 => format!("token = \"{}\"", random_alphanumerics(rng.seed(), 24)),
+        17 => "[registry]".to_string(),
+        _ => format!("value_{} = compute({})", rng.below(100), rng.below(100)),
+    }
+}
+
+/// File contents as the repository stores them: lines, encoded after the path's kind.
+fn encode(path: &str, lines: &[String]) -> Vec<u8> {
+    let mut text = lines.join("\n");
+    if !lines.is_empty() {
+        text.push('\n');
+    }
+    if path.ends_with(".utf16.txt") {
+        let mut bytes = vec![0xFF, 0xFE];
+        bytes.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+        bytes
+    } else if path.ends_with(".bin") {
+        let mut bytes = b"\x00\x01\x02binary\x00".to_vec();
+        bytes.extend(text.into_bytes());
+        bytes
+    } else {
+        text.into_bytes()
+    }
+}
+
+/// Lines of the large file (about 50 bytes each).
+const LARGE_FILE_LINES: usize = 20_000;
+
+/// Writes `git fast-import` commands for a history of about `commits` commits.
+struct History {
+    stream: Vec<u8>,
+    marks: usize,
+    blob_marks: HashMap<Vec<u8>, usize>,
+    /// Marks of contents already encoded, by allocation (each holding its content alive).
+    encoded: HashMap<EncodedKey, (Rc<Vec<String>>, usize)>,
+    rng: Rng,
+    next_name: usize,
+    time: u64,
+    /// Every version a file has had, to revert to.
+    past: Vec<(String, Rc<Vec<String>>)>,
+}
+
+type Files = BTreeMap<String, Rc<Vec<String>>>;
+
+/// A file's lines (by allocation) and the extension that decides their encoding.
+type EncodedKey = (*const Vec<String>, String);
+
+const PATHS: &[&str] = &[
+    "src/lib.rs",
+    "run.sh",
+    "config.toml",
+    "docs/notes.txt",
+    "data/blob.bin",
+    "data/text.utf16.txt",
+    ".cargo/credentials.toml",
+    "deploy/.env",
+];
+
+impl History {
+    fn blob(&mut self, content: &[u8]) -> usize {
+        if let Some(&mark) = self.blob_marks.get(content) {
+            return mark;
+        }
+        self.marks += 1;
+        let mark = self.marks;
+        write!(self.stream, "blob\nmark :{mark}\ndata {}\n", content.len()).unwrap();
+        self.stream.extend_from_slice(content);
+        self.stream.push(b'\n');
+        self.blob_marks.insert(content.to_vec(), mark);
+        mark
+    }
+
+    /// A commit on `branch` with `parents` (marks) whose tree is exactly `files`.
+    fn commit(&mut self, branch: &str, parents: &[usize], files: &Files, message: &str) -> usize {
+        let entries: Vec<(String, usize)> = files
+            .iter()
+            .map(|(path, lines)| {
+                let kind = path.rsplit('.').next().unwrap_or_default().to_string();
+                let key = (Rc::as_ptr(lines), kind);
+                let mark = match self.encoded.get(&key) {
+                    Some(&(_, mark)) => mark,
+                    None => {
+                        let mark = self.blob(&encode(path, lines));
+                        self.encoded.insert(key, (lines.clone(), mark));
+                        mark
+                    }
+                };
+                (path.clone(), mark)
+            })
+            .collect();
+        self.marks += 1;
+        self.time += 60;
+        let mark = self.marks;
+        write!(
+            self.stream,
+            "commit refs/heads/{branch}\nmark :{mark}\ncommitter Test <t@example.invalid> {} +0000\ndata {}\n{message}\n",
+            self.time,
+            message.len()
+        )
+        .unwrap();
+        for (index, parent) in parents.iter().enumerate() {
+            let verb = if index == 0 { "from" } else { "merge" };
+            writeln!(self.stream, "{verb} :{parent}").unwrap();
+        }
+        self.stream.extend_from_slice(b"deleteall\n");
+        for (path, blob) in entries {
+            writeln!(self.stream, "M 100644 :{blob} {path}").unwrap();
+        }
+        self.stream.push(b'\n');
+        mark
+    }
+
+    fn message(&mut self) -> String {
+        if self.rng.chance(5) {
+            format!("change with {}", api_token(self.rng.seed()))
+        } else {
+            format!("change {}", self.rng.below(100_000))
+        }
+    }
+
+    /// Random edits: line edits, new, deleted, renamed and copied files, reverts.
+    fn mutate(&mut self, files: &mut Files) {
+        let rng = &mut self.rng;
+        for _ in 0..1 + rng.below(3) {
+            let paths: Vec<String> = files.keys().cloned().collect();
+            let pick = |rng: &mut Rng| paths[rng.below(paths.len())].clone();
+            match rng.below(14) {
+                0 => {
+                    let base = PATHS[rng.below(PATHS.len())];
+                    let mut path = format!("new{}/{base}", self.next_name);
+                    if rng.chance(10) {
+                        path = format!("new{}/notes-{}.txt", self.next_name, api_token(rng.seed()));
+                    }
+                    self.next_name += 1;
+                    let lines = (0..1 + rng.below(12)).map(|_| random_line(rng)).collect();
+                    files.insert(path, Rc::new(lines));
+                }
+                1 if files.len() > 4 => {
+                    files.remove(&pick(rng));
+                }
+                2 => {
+                    let from = pick(rng);
+                    let lines = files.remove(&from).unwrap();
+                    let name = from.rsplit('/').next().unwrap().to_string();
+                    files.insert(format!("moved{}/{name}", self.next_name), lines);
+                    self.next_name += 1;
+                }
+                3 => {
+                    // The same blob under another name: code, shell, credentials.
+                    let from = pick(rng);
+                    let lines = files[&from].clone();
+                    let name = ["copy.rs", "copy.sh", "credentials", "copy.txt"][rng.below(4)];
+                    files.insert(format!("copies{}/{name}", rng.below(3)), lines);
+                }
+                4 if !self.past.is_empty() => {
+                    let (path, lines) = self.past[rng.below(self.past.len())].clone();
+                    files.insert(path, lines);
+                }
+                _ => {
+                    let path = pick(rng);
+                    let lines = Rc::make_mut(files.get_mut(&path).unwrap());
+                    for _ in 0..1 + rng.below(5) {
+                        let at = rng.below(lines.len() + 1);
+                        match rng.below(4) {
+                            0 if at < lines.len() => {
+                                lines.remove(at);
+                            }
+                            1 if at < lines.len() => lines[at] = random_line(rng),
+                            2 if !lines.is_empty() => {
+                                let copy = lines[rng.below(lines.len())].clone();
+                                lines.insert(at, copy);
+                            }
+                            _ => lines.insert(at, random_line(rng)),
+                        }
+                    }
+                }
+            }
+        }
+        for (path, lines) in files.iter() {
+            if self.rng.chance(3) {
+                self.past.push((path.clone(), lines.clone()));
+            }
+        }
+    }
+}
+
+/// Builds the generated repository described at the top of this file.
+fn generated_repository(seed: u64, rounds: usize, large_file: bool) -> Repo {
+    let repo = Repo::new();
+    let mut history = History {
+        stream: Vec::new(),
+        marks: 0,
+        blob_marks: HashMap::new(),
+        encoded: HashMap::new(),
+        rng: Rng::new(seed),
+        next_name: 0,
+        time: 1_700_000_000,
+        past: Vec::new(),
+    };
+    let mut files: Files = PATHS
+        .iter()
+        .map(|path| {
+            let lines = (0..3 + history.rng.below(10))
+                .map(|_| random_line(&mut history.rng))
+                .collect();
+            (path.to_string(), Rc::new(lines))
+        })
+        .collect();
+    // A large file: about 1 MB of lines, full of words holding `cio`, edited now and then.
+    let large: Vec<String> = (0..LARGE_FILE_LINES)
+        .map(|n| format!("{n:06} so precious, gracious and delicious: value {n}"))
+        .collect();
+    if large_file {
+        files.insert("big/large.txt".to_string(), Rc::new(large));
+    }
+    let mut main = history.commit("main", &[], &files, "root");
+    // A second root, never merged.
+    let other_lines = Rc::new(vec![random_line(&mut history.rng)]);
+    let other: Files = [("other.txt".to_string(), other_lines)].into();
+    history.commit("other-root", &[], &other, "another root");
+    for round in 0..rounds {
+        let base_files = files.clone();
+        let base = main;
+        // The main line moves on.
+        for _ in 0..1 + history.rng.below(8) {
+            history.mutate(&mut files);
+            let line = random_line(&mut history.rng);
+            let at = history.rng.below(LARGE_FILE_LINES);
+            match files.get_mut("big/large.txt") {
+                Some(large) if history.rng.chance(4) => {
+                    let large = Rc::make_mut(large);
+                    large.insert(at.min(large.len()), line);
+                }
+                _ => {}
+            }
+            let message = history.message();
+            main = history.commit("main", &[main], &files, &message);
+        }
+        if round % 3 == 2 {
+            continue;
+        }
+        // A side branch from the earlier point, merged back.
+        let branch = format!("side{round}");
+        let mut side_files = base_files.clone();
+        let mut side = base;
+        for _ in 0..1 + history.rng.below(4) {
+            history.mutate(&mut side_files);
+            let message = history.message();
+            side = history.commit(&branch, &[side], &side_files, &message);
+        }
+        let mut merged = files.clone();
+        for (path, lines) in &side_files {
+            if base_files.get(path) == Some(lines) {
+                continue;
+            }
+            match (files.get(path), base_files.get(path)) {
+                (Some(ours), Some(theirs_base)) if ours != theirs_base => {
+                    // Both sides changed the file: keep both versions' lines.
+                    let mut both = ours.as_ref().clone();
+                    both.extend(lines.iter().cloned());
+                    merged.insert(path.clone(), Rc::new(both));
+                }
+                _ => {
+                    merged.insert(path.clone(), lines.clone());
+                }
+            }
+        }
+        for path in base_files.keys() {
+            if !side_files.contains_key(path) && files.get(path) == base_files.get(path) {
+                merged.remove(path);
+            }
+        }
+        if history.rng.chance(40) {
+            // An evil merge: a line that neither parent has.
+            let paths: Vec<String> = merged.keys().cloned().collect();
+            let path = paths[history.rng.below(paths.len())].clone();
+            let line = format!("evil = \"{}\"", api_token(history.rng.seed()));
+            Rc::make_mut(merged.get_mut(&path).unwrap()).push(line);
+        }
+        files = merged;
+        main = history.commit("main", &[main, side], &files, "merge");
+    }
+    let stream_path = repo.sibling("history.fi");
+    std::fs::write(&stream_path, &history.stream).unwrap();
+    let output = clean_command("git", &repo.path)
+        .args(["fast-import", "--quiet"])
+        .stdin(std::fs::File::open(&stream_path).unwrap())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    repo.git_ok(&["reset", "-q", "--hard", "main"]);
+    // Deep delta chains, then loose objects on top.
+    repo.git_ok(&["repack", "-adfq", "--depth=250", "--window=250"]);
+    repo.write("loose.txt", format!("late = \"{}\"\n", api_token(seed)));
+    repo.git_ok(&["add", "loose.txt"]);
+    repo.git_ok(&["commit", "-q", "--no-verify", "-m", "loose objects"]);
+    repo
+}
+
+#[test]
+fn history_scan_equals_the_plain_reference_on_generated_histories() {
+    // Enough commits (over 2,000) for the scan to share them among threads where there are
+    // several cores; the large file only in the smaller histories, to keep the test quick.
+    let repo = generated_repository(7, 500, false);
+    let commits: usize = repo
+        .git_ok(&["rev-list", "--all", "--count"])
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(commits > 2000, "only {commits} commits generated");
+    let found = assert_same_findings(&repo, &repo.path.join(".git"));
+    assert!(found > 500, "too few findings to compare: {found}");
+    for seed in 1..4 {
+        let repo = generated_repository(seed, 25, true);
+        assert_same_findings(&repo, &repo.path.join(".git"));
+    }
+}
+
+/// The same comparison on a real repository's whole history: `CIO_HOOK_REAL_REPO` or the
+/// rust-lang/cargo mirror. Slow (minutes), so run on demand:
+/// `cargo test --release --test history_reference -- --ignored`.
+#[test]
+#[ignore]
+fn history_scan_equals_the_plain_reference_on_a_real_repository() {
+    let source = std::env::var("CIO_HOOK_REAL_REPO")
+        .unwrap_or_else(|_| "/work/.mirror/rust-lang+cargo/repo".to_string());
+    if !Path::new(&source).exists() {
+        eprintln!("SKIPPED: no real repository at {source} (set CIO_HOOK_REAL_REPO)");
+        return;
+    }
+    let repo = Repo::new();
+    let clone = repo.sibling("real.git");
+    repo.git_ok(&[
+        "clone",
+        "-q",
+        "--bare",
+        "--no-local",
+        &source,
+        clone.to_str().unwrap(),
+    ]);
+    let found = assert_same_findings(&repo, &clone);
+    eprintln!("{found} findings identical on {source}");
+}
