@@ -46,7 +46,7 @@ impl Day {
     }
 
     /// The civil date `days` after 1970-01-01 (Howard Hinnant's `civil_from_days`).
-    fn from_days_since_epoch(days: i64) -> Day {
+    pub(crate) fn from_days_since_epoch(days: i64) -> Day {
         let z = days + 719_468;
         let era = z.div_euclid(146_097);
         let day_of_era = z.rem_euclid(146_097);

@@ -185,7 +185,15 @@ pub fn run(cli: Cli) -> Result<i32> {
             let scope = Scope::Commits {
                 description: "all refs".to_string(),
             };
-            scanner(Some(&repo), &cli)?.scan_commits(&repo, &commit_ids, scope, &mut progress())?
+            let mut report = scanner(Some(&repo), &cli)?.scan_commits(
+                &repo,
+                &commit_ids,
+                scope,
+                &mut progress(),
+            )?;
+            let stash = commits::stash_only_commits(&repo)?;
+            report.fold_stash(&stash.iter().map(|oid| oid.to_string()).collect());
+            report
         }
         Command::Allow {
             ref fingerprint,
@@ -400,10 +408,7 @@ fn check_config(repo: &Repository, cli: &Cli) -> Result<i32> {
             );
             continue;
         } else {
-            let commits = match commit_ids.len() {
-                1 => "1 commit".to_string(),
-                count => format!("{count} commits"),
-            };
+            let commits = report::count(commit_ids.len(), "commit", "commits");
             format!("matches nothing in the tracked files or in the history ({commits}); remove it")
         };
         to_review += 1;
@@ -413,7 +418,10 @@ fn check_config(repo: &Repository, cli: &Cli) -> Result<i32> {
             entry.shown_reason()
         );
     }
-    println!("{} entries, {} to review", entries.len(), to_review);
+    println!(
+        "{}, {to_review} to review",
+        report::count(entries.len(), "entry", "entries")
+    );
     let baselined = entries
         .iter()
         .filter(|entry| entry.baseline.is_some())

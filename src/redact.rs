@@ -4,6 +4,8 @@
 //! Every renderer, error message and report field goes through these functions; nothing else in
 //! the crate formats token bytes.
 
+use std::ops::Range;
+
 use sha2::{Digest, Sha256};
 
 use crate::detect::find_tokens;
@@ -63,18 +65,136 @@ pub fn redact_text(bytes: &[u8]) -> String {
 /// file name, say) escaped so that a report line stays one line.
 pub fn display_path(bytes: &[u8]) -> String {
     let text = redact_text(bytes);
-    if !text.chars().any(char::is_control) {
+    if !text.chars().any(needs_escape) {
         return text;
     }
-    text.chars()
-        .map(|c| match c {
-            '\n' => "\\n".to_string(),
-            '\t' => "\\t".to_string(),
-            '\r' => "\\r".to_string(),
-            c if c.is_control() => format!("\\u{{{:x}}}", u32::from(c)),
-            c => c.to_string(),
-        })
-        .collect()
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        push_escaped(&mut out, c, "\\t");
+    }
+    out
+}
+
+/// Characters that would break a report line or steer the terminal: control characters (escape
+/// sequences start with one) and the bidirectional overrides that reorder what is shown.
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Pushes `c`, escaped when it [`needs_escape`]; a tab becomes `tab`.
+fn push_escaped(out: &mut String, c: char, tab: &str) {
+    match c {
+        '\t' => out.push_str(tab),
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        c if needs_escape(c) => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+        c => out.push(c),
+    }
+}
+
+/// Characters of context a line preview keeps on each side of the finding.
+const PREVIEW_CONTEXT: usize = 40;
+
+/// A line as a report shows it under a finding: printable, every secret on it redacted, trimmed
+/// around the finding, with the finding's place for a caret line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinePreview {
+    /// The text: secrets redacted, control characters escaped, tabs as spaces, and `…` where a
+    /// long line was cut.
+    pub text: String,
+    /// Characters in `text` before the finding.
+    pub caret_column: usize,
+    /// The finding's width in characters (its redacted form).
+    pub caret_width: usize,
+}
+
+/// The preview of `line` for the finding `secrets[shown]`. `secrets` are the byte spans of every
+/// secret found on the line with their redacted forms; any other token on the line is redacted
+/// too, so no secret reaches the preview whole.
+pub fn preview_line(line: &[u8], secrets: &[(Range<usize>, String)], shown: usize) -> LinePreview {
+    let mut end = line.len();
+    while end > 0 && matches!(line[end - 1], b'\n' | b'\r') {
+        end -= 1;
+    }
+    let line = &line[..end];
+    let target = secrets[shown].0.clone();
+    let mut masks: Vec<(Range<usize>, String)> = secrets.to_vec();
+    for token in find_tokens(line) {
+        let span = token.start..token.end;
+        if !masks.iter().any(|(other, _)| overlaps(other, &span)) {
+            masks.push((span, redact_token(&line[token.start..token.end])));
+        }
+    }
+    masks.sort_by_key(|(span, _)| (span.start, std::cmp::Reverse(span.end)));
+    // Overlapping spans merge; the first (longest at its start) names the merged one.
+    let mut merged: Vec<(Range<usize>, String)> = Vec::with_capacity(masks.len());
+    for (span, redacted) in masks {
+        match merged.last_mut() {
+            Some((last, _)) if span.start < last.end => last.end = last.end.max(span.end),
+            _ => merged.push((
+                span.start.min(line.len())..span.end.min(line.len()),
+                redacted,
+            )),
+        }
+    }
+    // Read only a window of a long line; it never cuts through a secret.
+    let margin = 4 * PREVIEW_CONTEXT + 4;
+    let mut from = target.start.saturating_sub(margin);
+    let mut to = (target.end + margin).min(line.len());
+    for (span, _) in &merged {
+        if span.start < from && span.end > from {
+            from = span.start;
+        }
+        if span.start < to && span.end > to {
+            to = span.end;
+        }
+    }
+    let mut text: Vec<char> = Vec::new();
+    let mut caret = (0, 0);
+    let mut at = from;
+    let push = |text: &mut Vec<char>, bytes: &[u8]| {
+        let mut escaped = String::new();
+        for c in String::from_utf8_lossy(bytes).chars() {
+            push_escaped(&mut escaped, c, " ");
+        }
+        text.extend(escaped.chars());
+    };
+    for (span, redacted) in merged
+        .iter()
+        .filter(|(span, _)| span.start >= from && span.end <= to)
+    {
+        push(&mut text, &line[at..span.start]);
+        let start = text.len();
+        push(&mut text, redacted.as_bytes());
+        if span.start <= target.start && target.start < span.end {
+            caret = (start, text.len() - start);
+        }
+        at = span.end;
+    }
+    push(&mut text, &line[at..to]);
+    let (column, width) = caret;
+    let first = column.saturating_sub(PREVIEW_CONTEXT);
+    let last = (column + width + PREVIEW_CONTEXT).min(text.len());
+    let cut_before = first > 0 || from > 0;
+    let cut_after = last < text.len() || to < line.len();
+    let mut shown_text = String::new();
+    if cut_before {
+        shown_text.push('…');
+    }
+    shown_text.extend(&text[first..last]);
+    if cut_after {
+        shown_text.push('…');
+    }
+    LinePreview {
+        text: shown_text,
+        caret_column: column - first + usize::from(cut_before),
+        caret_width: width,
+    }
+}
+
+fn overlaps(a: &Range<usize>, b: &Range<usize>) -> bool {
+    a.start < b.end && b.start < a.end
 }
 
 #[cfg(test)]
@@ -112,5 +232,25 @@ mod tests {
         );
         assert_eq!(redact_text(b"caf\xe9"), "caf\u{fffd}");
         assert_eq!(display_path(b"a\nb\x1b.txt"), "a\\nb\\u{1b}.txt");
+    }
+
+    #[test]
+    fn previews_redact_every_secret_and_mark_the_finding() {
+        let first = token();
+        let second = ["cio", "ZyXwVuTsRqPoNmLkJiHgFeDcBa987654"].concat();
+        let line = format!("a\t{first} b \x1b[31m={second}\r\n");
+        let start = line.find(&first).unwrap();
+        let secrets = [(start..start + first.len(), redact_token(first.as_bytes()))];
+        let preview = preview_line(line.as_bytes(), &secrets, 0);
+        assert_eq!(preview.text, "a cioAbCd…2345 b \\u{1b}[31m=cioZyXw…7654");
+        assert_eq!((preview.caret_column, preview.caret_width), (2, 12));
+
+        let long = format!("{}{first}{}", "x ".repeat(500), " y".repeat(500));
+        let start = long.find(&first).unwrap();
+        let secrets = [(start..start + first.len(), redact_token(first.as_bytes()))];
+        let preview = preview_line(long.as_bytes(), &secrets, 0);
+        let expected = format!("…{}cioAbCd…2345{}…", "x ".repeat(20), " y".repeat(20));
+        assert_eq!(preview.text, expected);
+        assert_eq!((preview.caret_column, preview.caret_width), (41, 12));
     }
 }

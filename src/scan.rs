@@ -13,7 +13,7 @@ use crate::allow::{is_allowlist_file, Allowlist, Verdict};
 use crate::detect::{
     candidate_lines, find_in_credentials_file, find_in_line, find_in_path, Detection, FileHint,
 };
-use crate::redact::{display_path, fingerprint, redact_text, redact_token};
+use crate::redact::{display_path, fingerprint, preview_line, redact_text, redact_token};
 use crate::report::{Finding, Report, Scope, Status, INLINE_ALLOW_MARKER};
 use crate::source::pre_push::{plan_push, PushPlan, RefUpdate};
 use crate::source::{
@@ -71,7 +71,7 @@ impl Scanner {
         let path = display_path(&added.path);
         let fs_path = path_from_bytes(&added.path);
         let hint = FileHint::for_path(&added.path);
-        let finding = |detection: Detection, line: Option<(&[u8], u32)>| {
+        let finding = |detection: Detection, line: Option<(&[u8], u32)>, preview| {
             let (line_number, column, offset) = match line {
                 Some((text, number)) => (
                     Some(number),
@@ -98,14 +98,18 @@ impl Scanner {
                 column,
                 offset,
                 token: redact_token(&detection.secret),
+                preview,
                 status: self.status(&fs_path, &detection, &fingerprint),
                 fingerprint,
             }
         };
         let scan_line = |number: u32, line: &[u8], findings: &mut Vec<Finding>| {
             let allowed_inline = memmem::find(line, INLINE_ALLOW_MARKER).is_some();
-            for detection in find_in_line(line, hint) {
-                let mut found = finding(detection, Some((line, number)));
+            let detections = find_in_line(line, hint);
+            let secrets = redacted_spans(&detections);
+            for (index, detection) in detections.into_iter().enumerate() {
+                let preview = preview_line(line, &secrets, index);
+                let mut found = finding(detection, Some((line, number)), Some(preview));
                 if allowed_inline && found.is_blocking() && !is_allowlist_file(&fs_path) {
                     found.status = Status::AllowedInline;
                 }
@@ -132,7 +136,7 @@ impl Scanner {
                     .collect();
                 for detection in find_in_line(bytes, hint) {
                     if !known.contains(&detection.secret) {
-                        findings.push(finding(detection, None));
+                        findings.push(finding(detection, None, None));
                     }
                 }
             }
@@ -141,7 +145,7 @@ impl Scanner {
                 for detection in find_in_path(&added.path) {
                     findings.push(Finding {
                         offset: None,
-                        ..finding(detection, None)
+                        ..finding(detection, None, None)
                     });
                 }
             }
@@ -158,7 +162,9 @@ impl Scanner {
                 };
                 if is_added {
                     let text = file_lines[number as usize - 1];
-                    findings.push(finding(detection, Some((text, number))));
+                    let preview =
+                        preview_line(text, &redacted_spans(std::slice::from_ref(&detection)), 0);
+                    findings.push(finding(detection, Some((text, number)), Some(preview)));
                 }
             }
             findings.sort_by_key(|found| (found.line, found.column));
@@ -375,9 +381,16 @@ impl Scanner {
         let mut report = self.scan_commits(repo, &plan.commits, scope, progress)?;
         for &tag_id in &plan.tags {
             let tag = repo.find_tag(tag_id).context("reading an annotated tag")?;
+            let tagger = tag
+                .tagger()
+                .map(|tagger| commits::signature_fields(&tagger));
             let info = std::sync::Arc::new(CommitInfo {
                 oid: tag_id.to_string(),
                 subject: format!("tag {}", redact_text(tag.name_bytes())),
+                author: tagger.as_ref().map(|(who, _)| who.clone()),
+                date: tagger.map(|(_, when)| when),
+                root: false,
+                stash: false,
             });
             let message = tag.message_bytes().unwrap_or_default();
             report.findings.extend(self.findings_in(&AddedText::message(
@@ -420,6 +433,19 @@ pub fn add_object_dirs(repo: &Repository, dirs: &[PathBuf]) -> Result<()> {
             .with_context(|| format!("reading objects from {}", dir.display()))?;
     }
     Ok(())
+}
+
+/// Each detection's span with its secret's redacted form, for line previews.
+fn redacted_spans(detections: &[Detection]) -> Vec<(std::ops::Range<usize>, String)> {
+    detections
+        .iter()
+        .map(|detection| {
+            (
+                detection.start..detection.end,
+                redact_token(&detection.secret),
+            )
+        })
+        .collect()
 }
 
 /// Characters in `bytes`, counting each byte of invalid UTF-8 as one.

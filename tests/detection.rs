@@ -74,7 +74,7 @@ fn staged_binary_utf16_base64_and_credentials_context_are_caught() {
         )
         .expect_contains("assets/blob.bin (byte offset 4)")
         .expect_contains("win/env.txt:1:7")
-        .expect_contains("3 crates.io credentials");
+        .expect_contains("3 credentials (2 crates.io, 1 other registry)");
     assert_eq!(repo.commit_count(), 1);
 }
 

@@ -48,10 +48,13 @@ fn commit_range_report() {
     );
     let run = repo.cio_hook(&["scan-range", "HEAD~1..HEAD"]);
     run.expect_code(1).expect_no_full_token(&[&token]);
-    // Commit ids depend on the clock; the snapshot keeps the report's shape.
+    // Commit ids and dates depend on the clock; the snapshot keeps the report's shape.
     let short = &repo.head()[..10];
+    let date = common::iso_author_date(&repo, "HEAD");
     assert_snapshot(
         "scan-range-blocked.txt",
-        &run.stdout.replace(short, "<commit>"),
+        &run.stdout
+            .replace(short, "<commit>")
+            .replace(&date, "<date>"),
     );
 }

@@ -7,11 +7,14 @@ pub mod json;
 pub mod sarif;
 pub mod text;
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use serde::Serialize;
 
+use crate::detect::rules::{API_TOKEN, TRUSTED_PUBLISHING_TOKEN};
 use crate::detect::{Encoding, Rule};
+use crate::redact::LinePreview;
 use crate::source::CommitInfo;
 
 /// Text that, anywhere on a line, lets the secrets on that line through.
@@ -58,6 +61,9 @@ pub struct Finding {
     pub offset: Option<u64>,
     /// The token, redacted (`cio1234…wxyz`).
     pub token: String,
+    /// The line it is on, every secret redacted, for the text report; `None` for binary content.
+    #[serde(skip)]
+    pub preview: Option<LinePreview>,
     /// `sha256:` and the hex SHA-256 of the token, for the allowlist.
     pub fingerprint: String,
     pub status: Status,
@@ -75,6 +81,12 @@ impl Finding {
             Some(Encoding::Base64) => format!("{} (base64)", self.rule.name),
             None => self.rule.name.to_string(),
         }
+    }
+
+    /// Whether the secret is a crates.io token (API or Trusted Publishing), rather than another
+    /// registry's credential found by a cargo variable or credentials file.
+    pub fn is_crates_io_token(&self) -> bool {
+        self.rule.id == API_TOKEN.id || self.rule.id == TRUSTED_PUBLISHING_TOKEN.id
     }
 
     /// `path:line:column`, `path (byte offset N)` for binary content, or `path (in the path)`
@@ -121,4 +133,48 @@ impl Report {
     pub fn blocking(&self) -> impl Iterator<Item = &Finding> {
         self.findings.iter().filter(|finding| finding.is_blocking())
     }
+
+    /// Folds in what only the stash holds (`stash_commits`: local, never pushed). A stash's
+    /// commits repeat the message of the commit it was made on, and each other's changes, so a
+    /// token is kept once per place (a file, or the commit message), and not at all when a commit
+    /// on a branch has it in the same place; the findings kept are marked as the stash's.
+    pub fn fold_stash(&mut self, stash_commits: &HashSet<String>) {
+        let in_stash = |finding: &Finding| {
+            finding
+                .commit
+                .as_ref()
+                .is_some_and(|commit| stash_commits.contains(&commit.oid))
+        };
+        let place = |finding: &Finding| (finding.fingerprint.clone(), finding.path.clone());
+        let mut seen: HashSet<(String, String)> = self
+            .findings
+            .iter()
+            .filter(|finding| !in_stash(finding))
+            .map(place)
+            .collect();
+        let mut marked: HashMap<String, Arc<CommitInfo>> = HashMap::new();
+        self.findings.retain_mut(|finding| {
+            if !in_stash(finding) {
+                return true;
+            }
+            if !seen.insert(place(finding)) {
+                return false;
+            }
+            if let Some(commit) = &finding.commit {
+                let stash_commit = marked.entry(commit.oid.clone()).or_insert_with(|| {
+                    Arc::new(CommitInfo {
+                        stash: true,
+                        ..CommitInfo::clone(commit)
+                    })
+                });
+                finding.commit = Some(stash_commit.clone());
+            }
+            true
+        });
+    }
+}
+
+/// `1 commit`, `2 commits`: a number with the word that fits it.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }

@@ -7,7 +7,8 @@ use std::io::{self, Write};
 
 use colored::Colorize;
 
-use super::{Finding, Report, Scope, Status};
+use super::{count, Finding, Report, Scope, Status};
+use crate::source::{CommitInfo, TAG_MESSAGE};
 
 /// Writes `report` for a person.
 pub fn write_report(out: &mut dyn Write, report: &Report) -> io::Result<()> {
@@ -18,12 +19,16 @@ pub fn write_report(out: &mut dyn Write, report: &Report) -> io::Result<()> {
         .filter(|f| !f.is_blocking())
         .collect();
     if blocking.is_empty() {
-        writeln!(
-            out,
-            "{} no crates.io token in {}",
-            "cio-hook:".green().bold(),
-            scope_phrase(report)
-        )?;
+        let headline = if passed.is_empty() {
+            format!("no crates.io token in {}", scope_phrase(report))
+        } else {
+            format!(
+                "nothing blocks in {}; {}",
+                scope_phrase(report),
+                not_blocking_counts(&passed)
+            )
+        };
+        writeln!(out, "{} {headline}", "cio-hook:".green().bold())?;
     } else {
         let what = match report.scope {
             Scope::Staged => "commit blocked",
@@ -35,28 +40,20 @@ pub fn write_report(out: &mut dyn Write, report: &Report) -> io::Result<()> {
             "{} {}: {} in {}",
             "cio-hook:".red().bold(),
             what.red().bold(),
-            count(
-                blocking.len(),
-                "crates.io credential",
-                "crates.io credentials"
-            ),
+            credential_count(&blocking),
             scope_phrase(report)
         )?;
         writeln!(out)?;
-        for finding in &blocking {
-            write_finding(out, finding)?;
-        }
+        write_findings(out, &blocking)?;
     }
     if !passed.is_empty() {
         writeln!(out)?;
         writeln!(out, "{}", "Not blocking:".bold())?;
-        for finding in &passed {
-            write_finding(out, finding)?;
-        }
+        write_findings(out, &passed)?;
     }
     if !blocking.is_empty() {
         writeln!(out)?;
-        write_remediation(out, report, blocking[0])?;
+        write_remediation(out, report, &blocking)?;
     }
     Ok(())
 }
@@ -77,8 +74,71 @@ pub fn scope_phrase(report: &Report) -> String {
     }
 }
 
-fn count(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
+/// `2 crates.io credentials`, `1 registry credential` (an alternative registry's token), or
+/// `3 credentials (2 crates.io, 1 other registry)`.
+fn credential_count(blocking: &[&Finding]) -> String {
+    let crates_io = blocking.iter().filter(|f| f.is_crates_io_token()).count();
+    let other = blocking.len() - crates_io;
+    match (crates_io, other) {
+        (_, 0) => count(crates_io, "crates.io credential", "crates.io credentials"),
+        (0, _) => count(other, "registry credential", "registry credentials"),
+        _ => format!(
+            "{} ({crates_io} crates.io, {other} other registry)",
+            count(blocking.len(), "credential", "credentials")
+        ),
+    }
+}
+
+/// `1 allowed, 2 placeholders`: what the "Not blocking" list holds.
+fn not_blocking_counts(passed: &[&Finding]) -> String {
+    let placeholders = passed
+        .iter()
+        .filter(|f| matches!(f.status, Status::Placeholder))
+        .count();
+    let allowed = passed.len() - placeholders;
+    let mut parts = Vec::new();
+    if allowed > 0 {
+        parts.push(format!("{allowed} allowed"));
+    }
+    if placeholders > 0 {
+        parts.push(count(placeholders, "placeholder", "placeholders"));
+    }
+    format!("{} listed below", parts.join(", "))
+}
+
+/// Findings in report order, each commit's header once above its findings.
+fn write_findings(out: &mut dyn Write, findings: &[&Finding]) -> io::Result<()> {
+    let mut previous: Option<&str> = None;
+    for finding in findings {
+        if let Some(commit) = &finding.commit {
+            if previous != Some(commit.oid.as_str()) {
+                write_commit_header(out, commit)?;
+            }
+            previous = Some(commit.oid.as_str());
+        } else {
+            previous = None;
+        }
+        write_finding(out, finding)?;
+    }
+    Ok(())
+}
+
+fn write_commit_header(out: &mut dyn Write, commit: &CommitInfo) -> io::Result<()> {
+    let place = if commit.stash {
+        " (in the stash: local, never pushed)"
+    } else {
+        ""
+    };
+    writeln!(
+        out,
+        "  {} {}{place}",
+        commit.short_oid().yellow(),
+        commit.subject.dimmed()
+    )?;
+    match (&commit.author, &commit.date) {
+        (Some(author), Some(date)) => writeln!(out, "    {}", format!("{author}, {date}").dimmed()),
+        _ => Ok(()),
+    }
 }
 
 fn write_finding(out: &mut dyn Write, finding: &Finding) -> io::Result<()> {
@@ -90,44 +150,88 @@ fn write_finding(out: &mut dyn Write, finding: &Finding) -> io::Result<()> {
             format!("{} (allowed inline by `cio-hook: allow`)", finding.kind())
         }
     };
-    if let Some(commit) = &finding.commit {
-        writeln!(
-            out,
-            "  {} {}",
-            commit.short_oid().yellow(),
-            commit.subject.dimmed()
-        )?;
-        write!(out, "    ")?;
+    let indent = if finding.commit.is_some() {
+        "    "
     } else {
-        write!(out, "  ")?;
-    }
+        "  "
+    };
     writeln!(
         out,
-        "{}  {}  {}",
+        "{indent}{}  {}  {}",
         finding.location().bold(),
         label,
         finding.token.red()
     )?;
-    let indent = if finding.commit.is_some() {
-        "      "
-    } else {
-        "    "
-    };
-    writeln!(out, "{indent}fingerprint {}", finding.fingerprint)?;
+    if let Some(preview) = &finding.preview {
+        writeln!(out, "{indent}  {} {}", "|".dimmed(), preview.text)?;
+        writeln!(
+            out,
+            "{indent}  {} {}{}",
+            "|".dimmed(),
+            " ".repeat(preview.caret_column),
+            "^".repeat(preview.caret_width.max(1)).red().bold()
+        )?;
+    }
+    writeln!(out, "{indent}  fingerprint {}", finding.fingerprint)?;
     match &finding.status {
         Status::Blocking {
             expired_allow: Some(expired),
         } => writeln!(
             out,
-            "{indent}{} allowlist entry {expired}",
+            "{indent}  {} allowlist entry {expired}",
             "note:".yellow()
         ),
-        Status::Allowed { by, reason } => writeln!(out, "{indent}allowed by {by}: {reason}"),
+        Status::Allowed { by, reason } => writeln!(out, "{indent}  allowed by {by}: {reason}"),
         _ => Ok(()),
     }
 }
 
-fn write_remediation(out: &mut dyn Write, report: &Report, example: &Finding) -> io::Result<()> {
+/// Where the blocking tokens of a commit scan live, which decides how to get rid of them.
+struct Places<'a> {
+    /// The oldest commit on a branch (or HEAD) that adds one, and whether it is in its message.
+    oldest_commit: Option<(&'a CommitInfo, bool)>,
+    /// Annotated tags whose message holds one.
+    tags: Vec<&'a str>,
+    /// Whether the stash holds one.
+    stash: bool,
+}
+
+impl<'a> Places<'a> {
+    fn of(blocking: &[&'a Finding]) -> Places<'a> {
+        let mut places = Places {
+            oldest_commit: None,
+            tags: Vec::new(),
+            stash: false,
+        };
+        for finding in blocking {
+            let Some(commit) = finding.commit.as_deref() else {
+                continue;
+            };
+            if finding.path.as_bytes() == TAG_MESSAGE {
+                let name = commit
+                    .subject
+                    .strip_prefix("tag ")
+                    .unwrap_or(&commit.subject);
+                if !places.tags.contains(&name) {
+                    places.tags.push(name);
+                }
+            } else if commit.stash {
+                places.stash = true;
+            } else if places.oldest_commit.is_none() {
+                // Commit scans list findings parents first: the first one is the oldest.
+                let in_message = finding.path.starts_with("(commit message)");
+                places.oldest_commit = Some((commit, in_message));
+            }
+        }
+        places
+    }
+}
+
+fn write_remediation(
+    out: &mut dyn Write,
+    report: &Report,
+    blocking: &[&Finding],
+) -> io::Result<()> {
     writeln!(out, "{}", "What to do now:".bold())?;
     let bypass = match &report.scope {
         Scope::Staged => {
@@ -136,22 +240,16 @@ fn write_remediation(out: &mut dyn Write, report: &Report, example: &Finding) ->
                 "  1. Nothing has left this machine. Remove the token from the file, then \
                  `git add` the file\n     again (or `git restore --staged <file>` to unstage it)."
             )?;
-            "git commit --no-verify"
+            Some("git commit --no-verify")
         }
         Scope::Push { .. } | Scope::Commits { .. } => {
-            writeln!(
-                out,
-                "  1. The token is in committed history{}.\n     Rewrite the commits that add it: \
-                 the last commit: remove the token, `git add`, `git commit --amend`;\n     \
-                 an older commit: `git rebase -i <commit>~1` and edit it;\n     \
-                 long or shared history: `git filter-repo --replace-text <file>`.",
-                if matches!(report.scope, Scope::Push { .. }) {
-                    "; the push was stopped, nothing was sent"
-                } else {
-                    ""
-                }
-            )?;
-            "git push --no-verify"
+            let pushing = matches!(report.scope, Scope::Push { .. });
+            write!(out, "  1. ")?;
+            if pushing {
+                writeln!(out, "The push was stopped: nothing was sent.")?;
+            }
+            write_rewrite_advice(out, &Places::of(blocking), !pushing)?;
+            pushing.then_some("git push --no-verify")
         }
         Scope::Files => {
             writeln!(
@@ -159,7 +257,7 @@ fn write_remediation(out: &mut dyn Write, report: &Report, example: &Finding) ->
                 "  1. Remove the token from the file. If the file was ever shared (a CI log, a\n     \
                  published artifact, a paste), treat the token as leaked: see step 3."
             )?;
-            ""
+            None
         }
     };
     writeln!(
@@ -182,15 +280,76 @@ fn write_remediation(out: &mut dyn Write, report: &Report, example: &Finding) ->
         out,
         "  4. A false positive (a test fixture, a revoked token)? Allow it by fingerprint in\n     \
          .ciokeyignore.toml, never by pasting the token there:\n\n       \
-         [[allow]]\n       fingerprint = \"{}\"\n       reason = \"why this is safe\"\n",
-        example.fingerprint
+         [[allow]]\n       fingerprint = \"{}\"\n       reason = \"why this is safe\"",
+        blocking[0].fingerprint
     )?;
-    if bypass.is_empty() {
-        return Ok(());
+    match bypass {
+        Some(bypass) => writeln!(
+            out,
+            "\n  5. To go ahead anyway, deliberately: {}",
+            bypass.bold()
+        ),
+        None => Ok(()),
     }
-    writeln!(
-        out,
-        "  5. To go ahead anyway, deliberately: {}",
-        bypass.bold()
-    )
+}
+
+/// How to get tokens out of commits, tags and the stash, with the actual commands; the first
+/// paragraph continues the current line when `first` is set.
+fn write_rewrite_advice(out: &mut dyn Write, places: &Places<'_>, first: bool) -> io::Result<()> {
+    let mut first = first;
+    let mut paragraph = |out: &mut dyn Write, text: String| -> io::Result<()> {
+        if first {
+            first = false;
+            writeln!(out, "{text}")
+        } else {
+            writeln!(out, "     {text}")
+        }
+    };
+    if let Some((commit, in_message)) = places.oldest_commit {
+        let base = if commit.root {
+            "--root".to_string()
+        } else {
+            format!("{}~1", commit.short_oid())
+        };
+        let steps = if in_message {
+            "mark it `reword`, then edit the message"
+        } else {
+            "mark it `edit`, then remove the token, `git add`, `git commit --amend`"
+        };
+        paragraph(
+            out,
+            format!(
+                "The token is in committed history. Rewrite from the oldest commit\n     \
+                 that adds one, {} ({}):\n       \
+                 git rebase -i {base}\n     \
+                 {steps}\n     \
+                 and `git rebase --continue`.\n     \
+                 If it is the last commit, `git commit --amend` alone does it; for long or shared\n     \
+                 history: `git filter-repo --replace-text <file>`.",
+                commit.short_oid(),
+                commit.subject
+            ),
+        )?;
+    }
+    for tag in &places.tags {
+        paragraph(
+            out,
+            format!(
+                "Annotated tag {tag} holds it in its message: delete the tag and create it again\n     \
+                 without the token:\n       \
+                 git tag -d {tag}\n       \
+                 git tag -a {tag} <commit>\n     \
+                 If the tag was ever pushed, the token has leaked: revoke it (step 3)."
+            ),
+        )?;
+    }
+    if places.stash {
+        paragraph(
+            out,
+            "The stash holds it (local, never pushed): once you have what you need from it,\n     \
+             drop it: git stash drop stash@{0}"
+                .to_string(),
+        )?;
+    }
+    Ok(())
 }

@@ -1,16 +1,18 @@
 //! Commits: what each one adds over its parents, message included.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use git2::{Commit, ObjectType, Oid, Repository, Tree};
+use git2::{Commit, ObjectType, Oid, Repository, Signature, Tree};
 
 use super::blobs::{added_in_changes_skipping, added_lines, as_text, find_blob, CleanBlobs};
 use super::pre_push::new_walk;
 use super::tree_diff::changed_files;
 use super::{all_lines, path_from_bytes, AddedContent, AddedText, CommitInfo, COMMIT_MESSAGE};
+use crate::allow::Day;
 use crate::detect::may_contain_secret;
-use crate::redact::redact_text;
+use crate::redact::{display_path, redact_text};
 
 /// How reports name `commit`.
 pub fn commit_info(commit: &Commit<'_>) -> CommitInfo {
@@ -19,10 +21,70 @@ pub fn commit_info(commit: &Commit<'_>) -> CommitInfo {
         .split(|&byte| byte == b'\n')
         .next()
         .unwrap_or_default();
+    let (author, date) = signature_fields(&commit.author());
     CommitInfo {
         oid: commit.id().to_string(),
         subject: redact_text(subject),
+        author: Some(author),
+        date: Some(date),
+        root: commit.parent_count() == 0,
+        stash: false,
     }
+}
+
+/// A signature as reports show it: `Name <email>` (printable, tokens redacted) and its date in
+/// ISO 8601 with the signer's UTC offset.
+pub fn signature_fields(signature: &Signature<'_>) -> (String, String) {
+    let mut who = signature.name_bytes().to_vec();
+    who.extend_from_slice(b" <");
+    who.extend_from_slice(signature.email_bytes());
+    who.push(b'>');
+    let when = signature.when();
+    (
+        display_path(&who),
+        iso_date(when.seconds(), when.offset_minutes()),
+    )
+}
+
+/// `seconds` since the epoch at a UTC offset of `offset_minutes`, as `YYYY-MM-DDTHH:MM:SS±HH:MM`.
+fn iso_date(seconds: i64, offset_minutes: i32) -> String {
+    let local = seconds + i64::from(offset_minutes) * 60;
+    let day = Day::from_days_since_epoch(local.div_euclid(86_400));
+    let second_of_day = local.rem_euclid(86_400);
+    let sign = if offset_minutes < 0 { '-' } else { '+' };
+    let offset = offset_minutes.unsigned_abs();
+    format!(
+        "{day}T{:02}:{:02}:{:02}{sign}{:02}:{:02}",
+        second_of_day / 3600,
+        second_of_day / 60 % 60,
+        second_of_day % 60,
+        offset / 60,
+        offset % 60
+    )
+}
+
+/// The commits that only the stash holds (`refs/stash`: its working-tree, index and untracked
+/// commits), which are local and never pushed.
+pub fn stash_only_commits(repo: &Repository) -> Result<HashSet<Oid>> {
+    let Ok(stash) = repo.refname_to_id("refs/stash") else {
+        return Ok(HashSet::new());
+    };
+    let mut walk = repo.revwalk().context("starting a revision walk")?;
+    walk.push(stash)?;
+    for reference in repo.references().context("listing refs")? {
+        let reference = reference?;
+        if reference.name_bytes() == b"refs/stash" {
+            continue;
+        }
+        if let Ok(commit) = reference.peel_to_commit() {
+            walk.hide(commit.id())?;
+        }
+    }
+    if let Ok(head) = repo.head().and_then(|head| head.peel_to_commit()) {
+        walk.hide(head.id())?;
+    }
+    walk.collect::<Result<HashSet<_>, _>>()
+        .context("walking the stash's commits")
 }
 
 /// Calls `sink` with what `commit` adds: its message, and the lines it adds over its first
@@ -132,4 +194,16 @@ pub fn all_commits(repo: &Repository) -> Result<Vec<Oid>> {
 fn collect_walk(walk: git2::Revwalk<'_>) -> Result<Vec<Oid>> {
     walk.collect::<Result<Vec<_>, _>>()
         .context("walking commits")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_keep_the_signers_offset() {
+        assert_eq!(iso_date(0, 0), "1970-01-01T00:00:00+00:00");
+        assert_eq!(iso_date(1_772_597_167, 60), "2026-03-04T05:06:07+01:00");
+        assert_eq!(iso_date(1_772_620_567, -330), "2026-03-04T05:06:07-05:30");
+    }
 }

@@ -28,6 +28,18 @@ pub struct CommitInfo {
     pub oid: String,
     /// The first line of the message, with any token in it redacted.
     pub subject: String,
+    /// Who wrote it (for a tag: who tagged), `Name <email>`, printable and redacted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    /// When, ISO 8601 with the author's UTC offset: `2026-03-04T05:06:07+01:00`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+    /// A commit without parents, rewritten with `git rebase -i --root`.
+    #[serde(skip)]
+    pub root: bool,
+    /// Held only by the stash (`refs/stash`): local, never pushed.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub stash: bool,
 }
 
 impl CommitInfo {

@@ -338,3 +338,16 @@ pub fn sarif_schema_errors(log: &serde_json::Value) -> Vec<String> {
         .map(|error| format!("{} at {}", error, error.instance_path))
         .collect()
 }
+
+/// The author date of `revision` as reports give it, from git: `2026-03-04T05:06:07+01:00`.
+pub fn iso_author_date(repo: &Repo, revision: &str) -> String {
+    let date = repo.git_ok(&[
+        "log",
+        "-1",
+        "--format=%ad",
+        "--date=format:%Y-%m-%dT%H:%M:%S%z",
+        revision,
+    ]);
+    let date = date.trim();
+    format!("{}:{}", &date[..date.len() - 2], &date[date.len() - 2..])
+}
