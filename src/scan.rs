@@ -162,8 +162,10 @@ impl Scanner {
                 };
                 if is_added {
                     let text = file_lines[number as usize - 1];
-                    let preview =
-                        preview_line(text, &redacted_spans(std::slice::from_ref(&detection)), 0);
+                    // Other secrets on the line are redacted in the preview too.
+                    let mut on_line = vec![detection.clone()];
+                    on_line.extend(find_in_line(text, hint));
+                    let preview = preview_line(text, &redacted_spans(&on_line), 0);
                     findings.push(finding(detection, Some((text, number)), Some(preview)));
                 }
             }

@@ -1,7 +1,8 @@
 //! What a scan reports: findings, and how they are rendered.
 //!
 //! The library builds [`Report`] values; only the binary writes them out, through [`text`] or
-//! [`json`]. No field holds a full token: findings carry the redacted form and the fingerprint.
+//! [`json`]. No field holds a full token: findings carry the redacted form, the fingerprint, and
+//! their line with every secret on it redacted.
 
 pub mod json;
 pub mod sarif;

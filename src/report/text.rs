@@ -8,7 +8,7 @@ use std::io::{self, Write};
 use colored::Colorize;
 
 use super::{count, Finding, Report, Scope, Status};
-use crate::source::{CommitInfo, TAG_MESSAGE};
+use crate::source::{CommitInfo, COMMIT_MESSAGE, TAG_MESSAGE};
 
 /// Writes `report` for a person.
 pub fn write_report(out: &mut dyn Write, report: &Report) -> io::Result<()> {
@@ -219,7 +219,7 @@ impl<'a> Places<'a> {
                 places.stash = true;
             } else if places.oldest_commit.is_none() {
                 // Commit scans list findings parents first: the first one is the oldest.
-                let in_message = finding.path.starts_with("(commit message)");
+                let in_message = finding.path.as_bytes() == COMMIT_MESSAGE;
                 places.oldest_commit = Some((commit, in_message));
             }
         }
