@@ -26,7 +26,8 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
 
-    /// Report format.
+    /// Report format of the scan commands; on an error, json and sarif still write a document
+    /// that says the run failed. Other commands write text only.
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 
@@ -99,7 +100,8 @@ pub enum Command {
         #[arg(long, value_name = "YYYY-MM-DD")]
         expires: Option<Day>,
     },
-    /// Validate .ciokeyignore.toml and list entries that expired or match nothing tracked.
+    /// Validate .ciokeyignore.toml and list entries to review: expired, duplicated, or matching
+    /// nothing in the tracked files nor in the history.
     CheckConfig,
     /// Install the pre-commit hook (and with --pre-push the pre-push hook) into this repository.
     Install {
