@@ -10,7 +10,7 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use crate::allow::{append_fingerprint_entries, Day, NewEntry};
+use crate::allow::{append_fingerprint_entries, is_allowlist_file, Day, NewEntry};
 use crate::redact::redact_text;
 use crate::report::{Finding, Report, Status};
 
@@ -25,6 +25,9 @@ pub struct Baseline<'a> {
     /// Tokens held back by an expired allowlist entry: left blocking, since an expiry date was a
     /// deliberate decision that a baseline must not silently undo.
     pub expired: Vec<&'a Finding>,
+    /// Tokens inside an allowlist file, which no entry can allow: only rewriting those commits
+    /// (and revoking the token) clears them.
+    pub in_allowlist: Vec<&'a Finding>,
 }
 
 /// Appends a baseline entry to the allowlist at `path` for each distinct token that blocks in
@@ -41,7 +44,14 @@ pub fn write_baseline<'a>(
     }
     let mut seen = HashSet::new();
     let mut baseline = Baseline::default();
+    let mut seen_in_allowlist = HashSet::new();
     for finding in report.blocking() {
+        if is_allowlist_file(Path::new(&finding.path)) {
+            if seen_in_allowlist.insert(finding.fingerprint.as_str()) {
+                baseline.in_allowlist.push(finding);
+            }
+            continue;
+        }
         if !seen.insert(finding.fingerprint.as_str()) {
             continue;
         }

@@ -421,6 +421,15 @@ pub fn baseline(repo: &Repository, cli: &Cli, reason: &str) -> Result<i32> {
             where_found(finding)
         );
     }
+    for finding in &baseline.in_allowlist {
+        println!(
+            "not baselined {}  {}: a token inside {} is never allowed; rewrite that commit \
+             and revoke the token",
+            finding.fingerprint,
+            where_found(finding),
+            allow::FILE_NAME
+        );
+    }
     let already = report
         .findings
         .iter()

@@ -491,3 +491,39 @@ fn an_error_is_a_valid_json_or_sarif_document_that_says_the_run_failed() {
     run.expect_code(2);
     assert_eq!(run.stdout, "");
 }
+
+#[test]
+fn baseline_says_a_token_inside_the_allowlist_cannot_be_baselined() {
+    let repo = Repo::new();
+    let (in_allowlist, elsewhere) = (api_token(210), api_token(211));
+    repo.commit_file_unchecked(ALLOWLIST, &format!("# {in_allowlist}\n"), "oops");
+    repo.commit_file_unchecked("ci.env", &format!("T={elsewhere}\n"), "ci");
+    repo.commit_file_unchecked(ALLOWLIST, "", "clean allowlist");
+    let run = repo.cio_hook(&["baseline"]);
+    run.expect_code(0)
+        .expect_no_full_token(&[&in_allowlist, &elsewhere])
+        .expect_contains("1 baseline entry added")
+        .expect_contains(".ciokeyignore.toml is never allowed; rewrite that commit");
+    let history = repo.cio_hook(&["scan-history", "--format", "json"]);
+    history
+        .expect_code(1)
+        .expect_no_full_token(&[&in_allowlist, &elsewhere]);
+    let report: serde_json::Value = serde_json::from_str(&history.stdout).unwrap();
+    let kinds: Vec<(&str, &str)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap(),
+                f["status"]["kind"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![(ALLOWLIST, "blocking"), ("ci.env", "allowed")],
+        "{}",
+        history.stdout
+    );
+}
