@@ -65,7 +65,8 @@ pub enum Command {
     PrePush {
         /// The remote's name (or its URL when pushing to a URL).
         remote: Option<String>,
-        /// The remote's URL, as git passes it; unused.
+        /// The remote's URL, as git passes it: matched to a configured remote when pushing to
+        /// a URL directly.
         url: Option<String>,
     },
     /// Server side: reject a push whose new commits add a crates.io token; reads git's
@@ -75,6 +76,11 @@ pub enum Command {
         /// ciohook.timeout, else 60); ciohook.timeoutAction=allow accepts it instead.
         #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
         timeout: Option<std::time::Duration>,
+    },
+    /// Scan a commit message file, as git passes it to the commit-msg hook.
+    ScanMessage {
+        /// The message file (git passes .git/COMMIT_EDITMSG).
+        file: PathBuf,
     },
     /// Scan the commits of a revision range, such as `origin/main..HEAD`.
     ScanRange {
@@ -103,7 +109,8 @@ pub enum Command {
     /// Validate .ciokeyignore.toml and list entries to review: expired, duplicated, or matching
     /// nothing in the tracked files nor in the history.
     CheckConfig,
-    /// Install the pre-commit hook (and with --pre-push the pre-push hook) into this repository.
+    /// Install the pre-commit, pre-merge-commit and commit-msg hooks (and with --pre-push the
+    /// pre-push hook) into this repository.
     Install {
         /// Install the pre-push hook too.
         #[arg(long)]

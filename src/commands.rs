@@ -43,7 +43,7 @@ pub fn bypass_hint(cli: &Cli) -> Option<&'static str> {
         return None;
     }
     match cli.command {
-        Command::ScanStaged => Some(
+        Command::ScanStaged | Command::ScanMessage { .. } => Some(
             "the commit is blocked because the check could not run; to commit without it, \
              deliberately: git commit --no-verify",
         ),
@@ -166,13 +166,23 @@ pub fn run(cli: Cli) -> Result<i32> {
     let repo = open_repository()?;
     let report = match cli.command {
         Command::ScanStaged => scanner(Some(&repo), &cli)?.scan_staged(&repo)?,
-        Command::PrePush { ref remote, .. } => {
-            let (remote, updates) = match remote {
-                Some(remote) => (remote.clone(), updates_from_stdin()?),
-                None => update_from_pre_commit_framework(&repo)?,
+        Command::PrePush {
+            ref remote,
+            ref url,
+        } => {
+            let (remote, url, updates) = match remote {
+                Some(remote) => (remote.clone(), url.clone(), updates_from_stdin()?),
+                None => updates_from_pre_commit_framework(&repo)?,
             };
-            scanner(Some(&repo), &cli)?.scan_push(&repo, &remote, &updates, &mut progress())?
+            scanner(Some(&repo), &cli)?.scan_push(
+                &repo,
+                &remote,
+                url.as_deref(),
+                &updates,
+                &mut progress(),
+            )?
         }
+        Command::ScanMessage { ref file } => scanner(Some(&repo), &cli)?.scan_message(file)?,
         Command::ScanRange { ref revspec } => {
             let commit_ids = range::commits_in_range(&repo, revspec)?;
             let scope = Scope::Commits {
@@ -246,13 +256,15 @@ fn updates_from_stdin() -> Result<Vec<pre_push::RefUpdate>> {
     Ok(pre_push::parse_updates(&input)?)
 }
 
-/// The ref update the pre-commit framework describes in `PRE_COMMIT_*` variables: it gives hooks
-/// neither git's arguments nor its standard input, and describes the first pushed ref only.
+/// What to scan for a push under the pre-commit framework, which gives hooks neither git's
+/// arguments nor its standard input: the remote from `PRE_COMMIT_REMOTE_NAME` (and
+/// `PRE_COMMIT_REMOTE_URL`), and as updates every local branch and tag (the framework describes
+/// only the first pushed ref, so any other could hide a token) plus the ref it describes.
 /// `PRE_COMMIT_FROM_REF` is the commit below the new ones; without it (a push that includes a
 /// root commit) every commit not on the remote is new.
-fn update_from_pre_commit_framework(
+fn updates_from_pre_commit_framework(
     repo: &Repository,
-) -> Result<(String, Vec<pre_push::RefUpdate>)> {
+) -> Result<(String, Option<String>, Vec<pre_push::RefUpdate>)> {
     let var = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
     let remote = var("PRE_COMMIT_REMOTE_NAME").context(
         "pre-push needs the remote's name and git's ref lines on stdin (git passes both to hooks)",
@@ -267,13 +279,15 @@ fn update_from_pre_commit_framework(
             .to_string(),
     };
     let zero = "0".repeat(local_oid.len());
-    let update = pre_push::RefUpdate {
+    let described = pre_push::RefUpdate {
         local_ref,
         local_oid,
         remote_ref: var("PRE_COMMIT_REMOTE_BRANCH").unwrap_or_default(),
         remote_oid: var("PRE_COMMIT_FROM_REF").unwrap_or(zero),
     };
-    Ok((remote, vec![update]))
+    let mut updates = vec![described];
+    updates.extend(pre_push::every_local_ref(repo)?);
+    Ok((remote, var("PRE_COMMIT_REMOTE_URL"), updates))
 }
 
 /// Opens the repository the way git's hooks expect: from the current directory, honouring
@@ -489,14 +503,16 @@ pub(crate) fn progress() -> impl FnMut(usize, usize, usize) {
 
 fn install_hooks(repo: &Repository, pre_push: bool, pre_receive: bool, force: bool) -> Result<i32> {
     let dir = install::hooks_dir(repo)?;
-    let hooks: &[Hook] = if pre_receive {
-        &[Hook::PreReceive]
-    } else if pre_push {
-        &[Hook::PreCommit, Hook::PrePush]
+    let hooks: Vec<Hook> = if pre_receive {
+        vec![Hook::PreReceive]
     } else {
-        &[Hook::PreCommit]
+        let mut hooks = Hook::COMMIT_HOOKS.to_vec();
+        if pre_push {
+            hooks.push(Hook::PrePush);
+        }
+        hooks
     };
-    for &hook in hooks {
+    for hook in hooks {
         match install::install(&dir, hook, force)? {
             Installed::Fresh(path) => println!("installed {}", path.display()),
             Installed::AlreadyPresent(path) => println!("already installed: {}", path.display()),
@@ -513,7 +529,7 @@ fn install_hooks(repo: &Repository, pre_push: bool, pre_receive: bool, force: bo
 
 fn uninstall_hooks(repo: &Repository) -> Result<i32> {
     let dir = install::hooks_dir(repo)?;
-    for hook in [Hook::PreCommit, Hook::PrePush, Hook::PreReceive] {
+    for hook in Hook::ALL {
         match install::uninstall(&dir, hook)? {
             Removed::Removed {
                 hook,

@@ -1,7 +1,9 @@
 //! Installing the hook shims into a repository, without clobbering anyone's hooks.
 //!
 //! The shims live in `hooks/` and are compiled in, so `cio-hook install` and `install.sh` put the
-//! same bytes in place. An existing hook that is not ours is never overwritten: without `force`
+//! same bytes in place, with one line filled in: the absolute path of the installing binary, which
+//! the shim runs first (so a binary installed with `--root DIR` is found without `PATH`). An
+//! existing hook that is not ours is never overwritten: without `force`
 //! the install refuses; with it, the old hook is kept as `<hook>.pre-cio-hook` and the shim runs it
 //! after its own check passes. `uninstall` undoes exactly that.
 
@@ -17,33 +19,80 @@ pub const SHIM_MARKER: &str = "# cio-hook shim";
 /// Suffix given to a pre-existing hook that a forced install chains to.
 pub const CHAINED_SUFFIX: &str = ".pre-cio-hook";
 
+/// The line of every shim that the install fills in with the binary's absolute path.
+const INSTALLED_BINARY_LINE: &str = "\ninstalled=''\n";
+
 /// The hooks cio-hook provides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Hook {
     PreCommit,
+    /// Runs instead of pre-commit when `git merge` commits a merge by itself.
+    PreMergeCommit,
+    CommitMsg,
     PrePush,
     /// The server-side gate, for a bare repository on a git server.
     PreReceive,
 }
 
 impl Hook {
+    /// The hooks that guard commits, which every install puts in place.
+    pub const COMMIT_HOOKS: [Hook; 3] = [Hook::PreCommit, Hook::PreMergeCommit, Hook::CommitMsg];
+
+    /// Every hook, as `uninstall` removes them.
+    pub const ALL: [Hook; 5] = [
+        Hook::PreCommit,
+        Hook::PreMergeCommit,
+        Hook::CommitMsg,
+        Hook::PrePush,
+        Hook::PreReceive,
+    ];
+
     /// The hook's file name in a hooks directory.
     pub fn file_name(self) -> &'static str {
         match self {
             Hook::PreCommit => "pre-commit",
+            Hook::PreMergeCommit => "pre-merge-commit",
+            Hook::CommitMsg => "commit-msg",
             Hook::PrePush => "pre-push",
             Hook::PreReceive => "pre-receive",
         }
     }
 
-    /// The shim script's text.
+    /// The shim script's text, as in `hooks/`.
     pub fn shim(self) -> &'static str {
         match self {
             Hook::PreCommit => include_str!("../hooks/pre-commit"),
+            Hook::PreMergeCommit => include_str!("../hooks/pre-merge-commit"),
+            Hook::CommitMsg => include_str!("../hooks/commit-msg"),
             Hook::PrePush => include_str!("../hooks/pre-push"),
             Hook::PreReceive => include_str!("../hooks/pre-receive"),
         }
     }
+
+    /// The shim as installed: it runs `binary` (an absolute path) when that still exists.
+    pub fn shim_for(self, binary: Option<&Path>) -> String {
+        let shim = self.shim();
+        match binary {
+            Some(binary) => shim.replacen(
+                INSTALLED_BINARY_LINE,
+                &format!("\ninstalled={}\n", shell_quote(&binary.to_string_lossy())),
+                1,
+            ),
+            None => shim.to_string(),
+        }
+    }
+}
+
+/// `text` as one single-quoted POSIX shell word.
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+/// The absolute path of the running cio-hook, which shims call first.
+pub fn current_binary() -> Option<PathBuf> {
+    std::env::current_exe()
+        .ok()
+        .and_then(|path| path.canonicalize().ok())
 }
 
 /// What `install` did for one hook.
@@ -83,12 +132,24 @@ pub fn hooks_dir(repo: &Repository) -> Result<PathBuf> {
     Ok(repo.commondir().join("hooks"))
 }
 
-/// Installs `hook`'s shim into `dir`, following the no-clobber rules above.
+/// Installs `hook`'s shim into `dir`, following the no-clobber rules above; the shim calls the
+/// running binary by its absolute path.
 pub fn install(dir: &Path, hook: Hook, force: bool) -> Result<Installed> {
+    install_calling(dir, hook, force, current_binary().as_deref())
+}
+
+/// Installs `hook`'s shim into `dir`, calling `binary` (else cio-hook from `PATH`).
+pub fn install_calling(
+    dir: &Path,
+    hook: Hook,
+    force: bool,
+    binary: Option<&Path>,
+) -> Result<Installed> {
     fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let path = dir.join(hook.file_name());
+    let shim = hook.shim_for(binary);
     let installed = match fs::read(&path) {
-        Ok(existing) if existing == hook.shim().as_bytes() => {
+        Ok(existing) if existing == shim.as_bytes() => {
             make_executable(&path)?;
             return Ok(Installed::AlreadyPresent(path));
         }
@@ -116,7 +177,7 @@ pub fn install(dir: &Path, hook: Hook, force: bool) -> Result<Installed> {
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Installed::Fresh(path.clone()),
         Err(err) => return Err(err).with_context(|| format!("reading {}", path.display())),
     };
-    fs::write(&path, hook.shim()).with_context(|| format!("writing {}", path.display()))?;
+    fs::write(&path, shim).with_context(|| format!("writing {}", path.display()))?;
     make_executable(&path)?;
     Ok(installed)
 }
@@ -173,9 +234,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn shims_carry_the_marker() {
-        for hook in [Hook::PreCommit, Hook::PrePush, Hook::PreReceive] {
+    fn shims_carry_the_marker_and_the_binary_line() {
+        for hook in Hook::ALL {
             assert!(is_shim(hook.shim().as_bytes()), "{hook:?}");
+            let shim = hook.shim_for(Some(Path::new("/opt/it's here/bin/cio-hook")));
+            assert!(
+                shim.contains("\ninstalled='/opt/it'\\''s here/bin/cio-hook'\n"),
+                "{hook:?}: {shim}"
+            );
         }
     }
 

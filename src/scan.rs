@@ -3,7 +3,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
 use git2::{Oid, Repository};
@@ -17,8 +17,8 @@ use crate::redact::{display_path, fingerprint, preview_line, redact_text, redact
 use crate::report::{Finding, Report, Scope, Status, INLINE_ALLOW_MARKER};
 use crate::source::pre_push::{plan_push, PushPlan, RefUpdate};
 use crate::source::{
-    blobs, commits, files, path_from_bytes, staged, tree_diff, AddedContent, AddedText, CommitInfo,
-    TAG_MESSAGE,
+    blobs, commits, files, message, path_from_bytes, staged, tree_diff, AddedContent, AddedText,
+    CommitInfo, TAG_MESSAGE,
 };
 
 /// Below this many commits per core, a commit scan stays on one thread.
@@ -237,6 +237,15 @@ impl Scanner {
         })
     }
 
+    /// Scans a commit message file before git commits it (the commit-msg hook).
+    pub fn scan_message(&self, path: &Path) -> Result<Report> {
+        Ok(Report {
+            scope: Scope::CommitMessage,
+            findings: self.findings_from(|sink| message::added_in_message_file(path, sink))?,
+            commits_scanned: 0,
+        })
+    }
+
     /// Scans files and directories on disk (`-` for standard input), all of their content.
     pub fn scan_paths(&self, paths: &[PathBuf]) -> Result<Report> {
         Ok(Report {
@@ -355,20 +364,24 @@ impl Scanner {
         self.findings_from(|sink| commits::added_in_commit(repo, &commit, clean, sink))
     }
 
-    /// Scans what a push of `updates` to `remote` would make new there: commits, annotated tag
-    /// messages, and objects tags point at directly.
+    /// Scans what a push of `updates` to `remote` (at `url`) would make new there: commits,
+    /// annotated tag messages, and objects tags point at directly. Each commit finding names the
+    /// pushed refs that carry its commit.
     pub fn scan_push(
         &self,
         repo: &Repository,
         remote: &str,
+        url: Option<&str>,
         updates: &[RefUpdate],
         progress: ProgressFn<'_>,
     ) -> Result<Report> {
-        let plan = plan_push(repo, remote, updates)?;
+        let plan = plan_push(repo, remote, url, updates)?;
         let scope = Scope::Push {
             remote: redact_text(remote.as_bytes()),
         };
-        self.scan_plan(repo, &plan, scope, progress)
+        let mut report = self.scan_plan(repo, &plan, scope, progress)?;
+        name_pushed_refs(repo, &mut report.findings, &plan)?;
+        Ok(report)
     }
 
     /// Scans what a push plan holds: its commits, annotated tag messages, and objects tags point
@@ -386,13 +399,14 @@ impl Scanner {
             let tagger = tag
                 .tagger()
                 .map(|tagger| commits::signature_fields(&tagger));
-            let info = std::sync::Arc::new(CommitInfo {
+            let info = Arc::new(CommitInfo {
                 oid: tag_id.to_string(),
                 subject: format!("tag {}", redact_text(tag.name_bytes())),
                 author: tagger.as_ref().map(|(who, _)| who.clone()),
                 date: tagger.map(|(_, when)| when),
                 root: false,
                 stash: false,
+                refs: Vec::new(),
             });
             let message = tag.message_bytes().unwrap_or_default();
             report.findings.extend(self.findings_in(&AddedText::message(
@@ -448,6 +462,34 @@ fn redacted_spans(detections: &[Detection]) -> Vec<(std::ops::Range<usize>, Stri
             )
         })
         .collect()
+}
+
+/// Labels each finding's commit (or tag) with the pushed refs that carry it.
+fn name_pushed_refs(repo: &Repository, findings: &mut [Finding], plan: &PushPlan) -> Result<()> {
+    let mut labelled: HashMap<String, Arc<CommitInfo>> = HashMap::new();
+    for finding in findings {
+        let Some(commit) = &finding.commit else {
+            continue;
+        };
+        let commit = match labelled.get(&commit.oid) {
+            Some(known) => known.clone(),
+            None => {
+                let oid = Oid::from_str(&commit.oid)?;
+                let refs = plan.refs_carrying(repo, oid)?;
+                let known = Arc::new(CommitInfo {
+                    refs: refs
+                        .iter()
+                        .map(|name| redact_text(name.as_bytes()))
+                        .collect(),
+                    ..CommitInfo::clone(commit)
+                });
+                labelled.insert(commit.oid.clone(), known.clone());
+                known
+            }
+        };
+        finding.commit = Some(commit);
+    }
+    Ok(())
 }
 
 /// Characters in `bytes`, counting each byte of invalid UTF-8 as one.

@@ -369,3 +369,71 @@ fn output_has_no_colour_when_piped() {
     run.expect_code(1);
     assert!(!run.all().contains('\x1b'), "{}", run.all());
 }
+
+#[test]
+fn token_in_a_commit_message_is_refused_by_the_commit_msg_hook() {
+    let repo = repo_with_hooks();
+    let token = api_token(13);
+    repo.write("a.txt", "clean\n");
+    repo.git_ok(&["add", "a.txt"]);
+    let before = repo.head();
+    for extra in [&[][..], &["--amend"][..]] {
+        let run = repo.commit(&format!("debug: publish with {token}"), extra);
+        assert_ne!(run.code, 0, "{extra:?}");
+        run.expect_no_full_token(&[&token])
+            .expect_contains("commit blocked: 1 crates.io credential in the commit message")
+            .expect_contains("(commit message):1:21")
+            .expect_contains("COMMIT_EDITMSG")
+            .expect_contains("git commit --no-verify");
+        assert_eq!(repo.head(), before);
+    }
+    repo.commit("clean message", &[]).expect_code(0);
+    repo.cio_hook(&["scan-message", "no/such/file"])
+        .expect_code(2)
+        .expect_contains("no/such/file")
+        .expect_contains("git commit --no-verify");
+}
+
+#[test]
+fn verbose_commit_diff_below_the_scissors_is_not_the_message() {
+    let repo = repo_with_hooks();
+    let token = api_token(14);
+    repo.commit_file_unchecked("notes.txt", &format!("keep\n{token}\n"), "bypassed");
+    // Removing the token: `git commit -v` shows the removed line in the message file, below
+    // the scissors line that git cuts at.
+    repo.write("notes.txt", "keep\n");
+    repo.git_ok(&["add", "notes.txt"]);
+    let editor = "sed -i '1s/^/remove the token/'";
+    repo.git_with_env(&[("GIT_EDITOR", editor)], &["commit", "-q", "-v"])
+        .expect_code(0);
+    assert_eq!(repo.commit_count(), 3);
+    assert_eq!(
+        repo.git_ok(&["log", "-1", "--format=%s"]).trim(),
+        "remove the token"
+    );
+}
+
+#[test]
+fn merge_that_git_commits_by_itself_is_checked() {
+    let repo = repo_with_hooks();
+    repo.git_ok(&["checkout", "-q", "-b", "leaky"]);
+    let token = api_token(15);
+    repo.commit_file_unchecked("leak.txt", &format!("{token}\n"), "leak, unchecked");
+    repo.git_ok(&["checkout", "-q", "main"]);
+    repo.commit_file_unchecked("main.txt", "main\n", "main work");
+    let before = repo.head();
+    let run = repo.git(&["merge", "-q", "--no-edit", "leaky"]);
+    assert_ne!(run.code, 0);
+    run.expect_no_full_token(&[&token])
+        .expect_contains("commit blocked")
+        .expect_contains("leak.txt:1:1");
+    assert_eq!(repo.head(), before);
+    repo.git_ok(&["merge", "--abort"]);
+
+    repo.git_ok(&["checkout", "-q", "-b", "clean", "HEAD~1"]);
+    repo.commit_file_unchecked("side.txt", "side\n", "side work");
+    repo.git_ok(&["checkout", "-q", "main"]);
+    repo.git(&["merge", "-q", "--no-edit", "clean"])
+        .expect_code(0);
+    assert_eq!(repo.git_ok(&["rev-parse", "HEAD^1"]).trim(), before);
+}

@@ -174,7 +174,8 @@ fn several_refs_in_one_push_are_all_checked() {
     let run = push(&repo, &["main", "side", "light"]);
     assert_ne!(run.code, 0);
     run.expect_no_full_token(&[&token])
-        .expect_contains("side.txt:1:1");
+        .expect_contains("side.txt:1:1")
+        .expect_contains("leak on side  (in side, light)");
     // Reported once even though two refs reach it.
     assert_eq!(
         run.all().matches("side.txt:1:1").count(),
@@ -185,6 +186,23 @@ fn several_refs_in_one_push_are_all_checked() {
     assert_eq!(remote_ref(&repo, "main"), Some(main_before));
     assert_eq!(remote_ref(&repo, "side"), None);
     assert_eq!(remote_ref(&repo, "refs/tags/light"), None);
+    // The JSON report names the refs in full.
+    let head = repo.head();
+    let zero = "0".repeat(head.len());
+    let lines: String = ["refs/heads/main", "refs/heads/side", "refs/tags/light"]
+        .iter()
+        .map(|name| {
+            let oid = repo.git_ok(&["rev-parse", name]);
+            format!("{name} {} {name} {zero}\n", oid.trim())
+        })
+        .collect();
+    let run = repo.cio_hook_with_input(&["pre-push", "origin", "--format", "json"], &lines);
+    run.expect_code(1);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        report["findings"][0]["commit"]["refs"],
+        serde_json::json!(["refs/heads/side", "refs/tags/light"])
+    );
 }
 
 #[test]
@@ -319,4 +337,68 @@ fn malformed_pre_push_input_blocks() {
         .expect_contains("git push --no-verify");
     repo.cio_hook_with_input(&["pre-push", "origin"], "")
         .expect_code(0);
+}
+
+#[test]
+fn push_to_a_url_uses_the_matching_remotes_tracking_refs() {
+    let repo = repo_with_remote();
+    let old_token = api_token(35);
+    repo.commit_file_unchecked("old.txt", &format!("{old_token}\n"), "old leak");
+    for index in 0..4 {
+        repo.commit_file_unchecked("log.txt", &format!("{index}\n"), "pushed");
+    }
+    push(&repo, &["--no-verify", "main"]).expect_code(0);
+    repo.git_ok(&["checkout", "-q", "-b", "feature"]);
+    let token = api_token(36);
+    repo.commit_file_unchecked("new.txt", &format!("{token}\n"), "new leak");
+    let remote = repo.sibling("remote.git");
+    let spellings = [
+        remote.to_str().unwrap().to_string(),
+        format!("{}/", remote.display()),
+        format!("file://{}", remote.display()),
+        repo.sibling("remote").to_str().unwrap().to_string(),
+        "../remote.git".to_string(),
+    ];
+    for url in &spellings {
+        let run = repo.git(&["push", "-q", url, "feature"]);
+        assert_ne!(run.code, 0, "{url}");
+        run.expect_no_full_token(&[&old_token, &token])
+            .expect_contains("1 crates.io credential in 1 commit to push")
+            .expect_contains("new.txt:1:1");
+    }
+    assert_eq!(remote_ref(&repo, "feature"), None);
+    // A push URL configured apart from the fetch URL matches too.
+    repo.git_ok(&[
+        "remote",
+        "set-url",
+        "origin",
+        "https://example.invalid/elsewhere.git",
+    ]);
+    repo.git_ok(&[
+        "remote",
+        "set-url",
+        "--push",
+        "origin",
+        remote.to_str().unwrap(),
+    ]);
+    repo.git(&["push", "-q", remote.to_str().unwrap(), "feature"])
+        .expect_contains("in 1 commit to push");
+}
+
+#[test]
+fn push_to_an_unknown_url_scans_all_that_the_branch_reaches() {
+    let repo = repo_with_remote();
+    push(&repo, &["main"]).expect_code(0);
+    repo.commit_file_unchecked("a.txt", "clean\n", "clean");
+    let unknown = repo.sibling("unknown.git");
+    repo.git_ok(&["init", "-q", "--bare", unknown.to_str().unwrap()]);
+    // Nothing is known to be there: both commits are scanned (over-scan, never under-scan).
+    repo.git(&["push", "-q", unknown.to_str().unwrap(), "main"])
+        .expect_code(0);
+    let token = api_token(37);
+    repo.commit_file_unchecked("b.txt", &format!("{token}\n"), "leak");
+    let run = repo.git(&["push", "-q", unknown.to_str().unwrap(), "main:other"]);
+    assert_ne!(run.code, 0);
+    run.expect_no_full_token(&[&token])
+        .expect_contains("1 crates.io credential in 3 commits to push");
 }

@@ -107,6 +107,8 @@ impl Finding {
 pub enum Scope {
     /// The staged change, before a commit.
     Staged,
+    /// The message of a commit being made (the commit-msg hook).
+    CommitMessage,
     /// The commits a push would send to `remote`.
     Push { remote: String },
     /// A range of commits or the whole history, for audits.

@@ -31,7 +31,7 @@ pub fn write_report(out: &mut dyn Write, report: &Report) -> io::Result<()> {
         writeln!(out, "{} {headline}", "cio-hook:".green().bold())?;
     } else {
         let what = match report.scope {
-            Scope::Staged => "commit blocked",
+            Scope::Staged | Scope::CommitMessage => "commit blocked",
             Scope::Push { .. } => "push blocked",
             Scope::Commits { .. } | Scope::Files => "secrets found",
         };
@@ -62,6 +62,7 @@ pub fn write_report(out: &mut dyn Write, report: &Report) -> io::Result<()> {
 pub fn scope_phrase(report: &Report) -> String {
     match &report.scope {
         Scope::Staged => "the staged changes".to_string(),
+        Scope::CommitMessage => "the commit message".to_string(),
         Scope::Push { remote } => format!(
             "{} to push to {remote}",
             count(report.commits_scanned, "commit", "commits")
@@ -131,9 +132,10 @@ fn write_commit_header(out: &mut dyn Write, commit: &CommitInfo) -> io::Result<(
     };
     writeln!(
         out,
-        "  {} {}{place}",
+        "  {} {}{place}{}",
         commit.short_oid().yellow(),
-        commit.subject.dimmed()
+        commit.subject.dimmed(),
+        pushed_refs(&commit.refs)
     )?;
     match (&commit.author, &commit.date) {
         (Some(author), Some(date)) => writeln!(out, "    {}", format!("{author}, {date}").dimmed()),
@@ -184,6 +186,23 @@ fn write_finding(out: &mut dyn Write, finding: &Finding) -> io::Result<()> {
         Status::Allowed { by, reason } => writeln!(out, "{indent}  allowed by {by}: {reason}"),
         _ => Ok(()),
     }
+}
+
+/// `  (in main, v1.0)`: the pushed refs that carry a commit, by their short names; empty when
+/// there are none.
+fn pushed_refs(refs: &[String]) -> String {
+    if refs.is_empty() {
+        return String::new();
+    }
+    let names: Vec<&str> = refs
+        .iter()
+        .map(|name| {
+            name.strip_prefix("refs/heads/")
+                .or_else(|| name.strip_prefix("refs/tags/"))
+                .unwrap_or(name)
+        })
+        .collect();
+    format!("  (in {})", names.join(", "))
 }
 
 /// Where the blocking tokens of a commit scan live, which decides how to get rid of them.
@@ -239,6 +258,14 @@ fn write_remediation(
                 out,
                 "  1. Nothing has left this machine. Remove the token from the file, then \
                  `git add` the file\n     again (or `git restore --staged <file>` to unstage it)."
+            )?;
+            Some("git commit --no-verify")
+        }
+        Scope::CommitMessage => {
+            writeln!(
+                out,
+                "  1. Nothing has left this machine. Commit again with the token taken out of the\n     \
+                 message (git kept it in .git/COMMIT_EDITMSG: `git commit -e -F .git/COMMIT_EDITMSG`)."
             )?;
             Some("git commit --no-verify")
         }

@@ -29,6 +29,7 @@ pub fn commit_info(commit: &Commit<'_>) -> CommitInfo {
         date: Some(date),
         root: commit.parent_count() == 0,
         stash: false,
+        refs: Vec::new(),
     }
 }
 

@@ -8,6 +8,7 @@ pub mod blobs;
 pub mod commits;
 pub mod files;
 pub mod index_file;
+pub mod message;
 pub mod pre_push;
 pub mod range;
 pub mod staged;
@@ -40,6 +41,9 @@ pub struct CommitInfo {
     /// Held only by the stash (`refs/stash`): local, never pushed.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub stash: bool,
+    /// For a push: the pushed refs (full names, redacted) that carry this commit or tag.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub refs: Vec<String>,
 }
 
 impl CommitInfo {

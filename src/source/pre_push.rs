@@ -1,7 +1,8 @@
 //! What a push would make new on the remote: parsing git's pre-push input and choosing commits.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use git2::{ObjectType, Oid, Repository, Revwalk, Sort};
@@ -102,6 +103,10 @@ pub struct PushPlan {
     pub tagged_objects: Vec<Oid>,
     /// Commits already in `commits`, so that a commit two refs share is scanned once.
     seen: HashSet<Oid>,
+    /// Each pushed ref that points (through tags) at a commit, with that commit.
+    tips: Vec<(String, Oid)>,
+    /// Each pushed annotated tag, with the refs that point at it.
+    tag_refs: HashMap<Oid, Vec<String>>,
 }
 
 impl PushPlan {
@@ -115,26 +120,50 @@ impl PushPlan {
         tip: Oid,
         hidden: &[Oid],
     ) -> Result<()> {
+        let Some(commit) = self.add_ref(repo, ref_name, tip)? else {
+            return Ok(());
+        };
+        let mut walk = new_walk(repo)?;
+        walk.push(commit)?;
+        for &commit in hidden {
+            walk.hide(commit)?;
+        }
+        self.add_walk(walk)
+    }
+
+    /// Records the annotated tags `tip` peels through, or the blob or tree it points at; returns
+    /// the commit it points at, if it does.
+    fn add_ref(&mut self, repo: &Repository, ref_name: &str, tip: Oid) -> Result<Option<Oid>> {
         let mut object = repo
             .find_object(tip, None)
             .with_context(|| format!("reading {ref_name} ({tip})"))?;
         while let Some(tag) = object.as_tag() {
-            self.tags.push(tag.id());
+            let refs = self.tag_refs.entry(tag.id()).or_default();
+            if refs.is_empty() {
+                self.tags.push(tag.id());
+            }
+            if !refs.iter().any(|known| known == ref_name) {
+                refs.push(ref_name.to_string());
+            }
             object = tag.target().context("reading the object a tag points at")?;
         }
         match object.kind() {
-            Some(ObjectType::Commit) => {}
+            Some(ObjectType::Commit) => {
+                self.tips.push((ref_name.to_string(), object.id()));
+                Ok(Some(object.id()))
+            }
             Some(ObjectType::Blob | ObjectType::Tree) => {
-                self.tagged_objects.push(object.id());
-                return Ok(());
+                if !self.tagged_objects.contains(&object.id()) {
+                    self.tagged_objects.push(object.id());
+                }
+                Ok(None)
             }
             _ => bail!("{ref_name} points at an unexpected object"),
         }
-        let mut walk = new_walk(repo)?;
-        walk.push(object.id())?;
-        for &commit in hidden {
-            walk.hide(commit)?;
-        }
+    }
+
+    /// Adds the commits `walk` yields that are not in the plan yet.
+    fn add_walk(&mut self, walk: Revwalk<'_>) -> Result<()> {
         for oid in walk {
             let oid = oid.context("walking the commits to push")?;
             if self.seen.insert(oid) {
@@ -143,27 +172,94 @@ impl PushPlan {
         }
         Ok(())
     }
+
+    /// The pushed refs (full names, in push order) that carry the commit or tag `oid` to the
+    /// remote: those whose commit is `oid` or descends from it, or that point at the tag `oid`.
+    pub fn refs_carrying(&self, repo: &Repository, oid: Oid) -> Result<Vec<String>> {
+        if let Some(refs) = self.tag_refs.get(&oid) {
+            return Ok(refs.clone());
+        }
+        let mut refs: Vec<String> = Vec::new();
+        for (name, tip) in &self.tips {
+            let carries = *tip == oid
+                || repo
+                    .graph_descendant_of(*tip, oid)
+                    .context("relating a commit to the pushed refs")?;
+            if carries && !refs.contains(name) {
+                refs.push(name.clone());
+            }
+        }
+        Ok(refs)
+    }
 }
 
-/// Chooses what to scan for a push of `updates` to `remote`: the commits each update makes new
-/// there.
+/// Chooses what to scan for a push of `updates` to `remote` (a remote's name, or the URL git
+/// passes when pushing to one directly; `url` is the URL git passes beside it): the commits the
+/// push makes new there.
 ///
-/// A commit is already on the remote when it is reachable from the remote ref's old oid (when the
-/// local object database has that commit) or from any of the remote's remote-tracking refs
-/// (`refs/remotes/<remote>/*`). So an update scans what lies between the old and the new oid; a
-/// force push, or an update whose old oid someone else pushed, falls back to the remote-tracking
-/// refs; a new branch or tag scans only what no remote-tracking ref reaches; a deletion scans
-/// nothing.
-pub fn plan_push(repo: &Repository, remote: &str, updates: &[RefUpdate]) -> Result<PushPlan> {
+/// A commit is already on the remote when it is reachable from a pushed ref's old oid on the
+/// remote (when the local object database has that commit) or from any remote-tracking ref of the
+/// configured remotes that are that repository ([`matching_remotes`]). So an update scans what
+/// lies between the old and the new oid; a force push, or an update whose old oid someone else
+/// pushed, falls back to the remote-tracking refs; a new branch or tag scans only what no
+/// remote-tracking ref reaches; a deletion scans nothing. When no configured remote matches,
+/// nothing but the old oids is known to be there, and every other commit the new oids reach is
+/// scanned (over-scan rather than under-scan). One walk covers all updates.
+pub fn plan_push(
+    repo: &Repository,
+    remote: &str,
+    url: Option<&str>,
+    updates: &[RefUpdate],
+) -> Result<PushPlan> {
     let mut plan = PushPlan::default();
-    let tracking = remote_tracking_commits(repo, remote)?;
+    let mut walk = new_walk(repo)?;
+    let mut any_commit = false;
     for update in updates.iter().filter(|update| !update.is_deletion()) {
         let local = Oid::from_str(&update.local_oid)?;
-        let mut hidden = tracking.clone();
-        hidden.extend(known_commit(repo, &update.remote_oid));
-        plan.add_tip(repo, &update.local_ref, local, &hidden)?;
+        let Some(commit) = plan.add_ref(repo, &update.local_ref, local)? else {
+            continue;
+        };
+        walk.push(commit)?;
+        any_commit = true;
+        if let Some(remote_commit) = known_commit(repo, &update.remote_oid) {
+            walk.hide(remote_commit)?;
+        }
     }
+    if !any_commit {
+        return Ok(plan);
+    }
+    for remote in matching_remotes(repo, remote, url)? {
+        for commit in commits_at_refs(repo, &format!("refs/remotes/{remote}/*"))? {
+            walk.hide(commit)?;
+        }
+    }
+    plan.add_walk(walk)?;
     Ok(plan)
+}
+
+/// Every local branch and tag, as if each were pushed to a remote that does not have it yet.
+///
+/// The pre-commit framework describes only the first ref of a push (`git push origin a b` tells
+/// the hook about `a`); scanning every local ref against the remote-tracking refs covers whatever
+/// the push holds, at the cost of also scanning local refs that are not being pushed.
+pub fn every_local_ref(repo: &Repository) -> Result<Vec<RefUpdate>> {
+    let mut updates = Vec::new();
+    for pattern in ["refs/heads/*", "refs/tags/*"] {
+        for reference in repo.references_glob(pattern).context("listing refs")? {
+            let reference = reference.context("reading a ref")?;
+            let (Some(name), Some(target)) = (reference.name(), reference.target()) else {
+                continue;
+            };
+            let zero = "0".repeat(target.to_string().len());
+            updates.push(RefUpdate {
+                local_ref: name.to_string(),
+                local_oid: target.to_string(),
+                remote_ref: name.to_string(),
+                remote_oid: zero,
+            });
+        }
+    }
+    Ok(updates)
 }
 
 /// A revision walk that yields parents before children.
@@ -180,15 +276,6 @@ fn known_commit(repo: &Repository, oid: &str) -> Option<Oid> {
     object.peel_to_commit().ok().map(|commit| commit.id())
 }
 
-/// The commits `refs/remotes/<remote>/*` point at, when `remote` names a configured remote (git
-/// passes the URL instead when pushing to one directly).
-fn remote_tracking_commits(repo: &Repository, remote: &str) -> Result<Vec<Oid>> {
-    if repo.find_remote(remote).is_err() {
-        return Ok(Vec::new());
-    }
-    commits_at_refs(repo, &format!("refs/remotes/{remote}/*"))
-}
-
 /// The commits the refs matching `glob` point at, peeled through tags (refs to blobs or trees
 /// are skipped).
 pub fn commits_at_refs(repo: &Repository, glob: &str) -> Result<Vec<Oid>> {
@@ -199,6 +286,99 @@ pub fn commits_at_refs(repo: &Repository, glob: &str) -> Result<Vec<Oid>> {
         }
     }
     Ok(commits)
+}
+
+/// The configured remotes a push goes to: `remote` itself when it is a remote's name; otherwise
+/// (git passes the URL as the name when pushing to a URL) every remote whose URL or push URL is
+/// `remote` or `url`, compared after normalising ([`repository_key`]). Empty when none is.
+pub fn matching_remotes(repo: &Repository, remote: &str, url: Option<&str>) -> Result<Vec<String>> {
+    if repo.find_remote(remote).is_ok() {
+        return Ok(vec![remote.to_string()]);
+    }
+    // git resolves relative paths from the top of the working tree, where hooks run.
+    let base = std::env::current_dir().context("reading the current directory")?;
+    let wanted: Vec<String> = [Some(remote), url]
+        .into_iter()
+        .flatten()
+        .map(|url| repository_key(url, &base))
+        .collect();
+    let config = repo.config().context("reading git config")?;
+    let mut matching = Vec::new();
+    for name in repo.remotes().context("listing remotes")?.iter().flatten() {
+        // Both as configured and as libgit2 rewrites them (`url.<base>.insteadOf`).
+        let mut urls = Vec::new();
+        for key in ["url", "pushurl"] {
+            let mut values = config.multivar(&format!("remote.{name}.{key}"), None)?;
+            while let Some(value) = values.next() {
+                if let Some(value) = value?.value() {
+                    urls.push(value.to_string());
+                }
+            }
+        }
+        if let Ok(configured) = repo.find_remote(name) {
+            urls.extend(configured.url().map(str::to_string));
+            urls.extend(configured.pushurl().map(str::to_string));
+        }
+        if urls
+            .iter()
+            .any(|url| wanted.contains(&repository_key(url, &base)))
+        {
+            matching.push(name.to_string());
+        }
+    }
+    Ok(matching)
+}
+
+/// What identifies the repository a git URL points at, so that spellings of one repository
+/// compare equal: `https://Host/a/b.git/`, `ssh://git@host:22/a/b` and `git@host:a/b` all give
+/// `host/a/b`; a local path (or `file://` URL), relative to `base`, gives its canonical path, with
+/// git's `.git` suffix and trailing slashes dropped.
+pub fn repository_key(url: &str, base: &Path) -> String {
+    fn host_and_path(authority: &str, path: &str) -> String {
+        let host = authority.rsplit('@').next().unwrap_or(authority);
+        let host = match host.rsplit_once(':') {
+            Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+            _ => host,
+        };
+        let path = path.trim_start_matches('/').trim_start_matches("~/");
+        format!(
+            "{}/{}",
+            host.to_ascii_lowercase(),
+            without_repo_suffix(path)
+        )
+    }
+    let url = url.trim();
+    if let Some(path) = url.strip_prefix("file://") {
+        return local_key(Path::new(path), base);
+    }
+    if let Some((_scheme, rest)) = url.split_once("://") {
+        let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+        return host_and_path(authority, path);
+    }
+    // scp-like syntax, `[user@]host:path`: a colon before any slash.
+    if let Some((authority, path)) = url.split_once(':') {
+        if !authority.is_empty() && !authority.contains('/') {
+            return host_and_path(authority, path);
+        }
+    }
+    local_key(Path::new(url), base)
+}
+
+/// A local repository path, canonical when it exists (git also tries `PATH.git`).
+fn local_key(path: &Path, base: &Path) -> String {
+    let absolute = base.join(path);
+    let with_suffix = PathBuf::from(format!("{}.git", absolute.display()));
+    let canonical = std::fs::canonicalize(&absolute)
+        .or_else(|_| std::fs::canonicalize(&with_suffix))
+        .unwrap_or(absolute);
+    format!("file:{}", without_repo_suffix(&canonical.to_string_lossy()))
+}
+
+/// `path` without trailing slashes and a final `.git` (or `/.git`, a working tree's repository).
+fn without_repo_suffix(path: &str) -> &str {
+    let path = path.trim_end_matches('/');
+    let path = path.strip_suffix(".git").unwrap_or(path);
+    path.trim_end_matches('/')
 }
 
 #[cfg(test)]
@@ -232,5 +412,43 @@ mod tests {
             assert_eq!(err.line, line, "{input:?}");
         }
         assert_eq!(parse_updates(b"a\n\xff").unwrap_err().line, 2);
+    }
+
+    #[test]
+    fn spellings_of_one_repository_share_a_key() {
+        let base = Path::new("/nonexistent-base");
+        let same = |a: &str, b: &str| assert_eq!(repository_key(a, base), repository_key(b, base));
+        same(
+            "https://Example.com/a/b.git/",
+            "ssh://git@example.com:22/a/b",
+        );
+        same("git@example.com:a/b.git", "https://example.com/a/b");
+        same("/srv/repo.git/", "file:///srv/repo");
+        same("repo.git", "/nonexistent-base/repo/");
+        same("/srv/work/.git", "/srv/work");
+        assert_ne!(
+            repository_key("https://example.com/a/b", base),
+            repository_key("https://example.com/a/c", base)
+        );
+        assert_ne!(
+            repository_key("/srv/a", base),
+            repository_key("other.example:srv/a", base)
+        );
+    }
+
+    #[test]
+    fn local_paths_are_compared_canonically() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("remote.git")).unwrap();
+        std::fs::create_dir_all(dir.path().join("sub")).unwrap();
+        let key = repository_key("remote.git", dir.path());
+        assert_eq!(
+            key,
+            repository_key("../remote.git/", &dir.path().join("sub"))
+        );
+        assert_eq!(
+            key,
+            repository_key(&dir.path().join("remote").to_string_lossy(), dir.path())
+        );
     }
 }

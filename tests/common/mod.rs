@@ -183,6 +183,13 @@ impl Repo {
         Run::from_output(clean_command("git", dir).args(args).output().unwrap())
     }
 
+    /// Runs git in the repository with extra environment variables (`PATH`, `GIT_EDITOR`, …).
+    pub fn git_with_env(&self, env: &[(&str, &str)], args: &[&str]) -> Run {
+        let mut command = clean_command("git", &self.path);
+        command.envs(env.iter().copied()).args(args);
+        Run::from_output(command.output().unwrap())
+    }
+
     /// Runs git and panics unless it succeeds; returns stdout.
     pub fn git_ok(&self, args: &[&str]) -> String {
         let run = self.git(args);
