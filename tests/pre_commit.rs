@@ -388,7 +388,7 @@ fn token_in_a_commit_message_is_refused_by_the_commit_msg_hook() {
         assert_eq!(repo.head(), before);
     }
     repo.commit("clean message", &[]).expect_code(0);
-    repo.cio_hook(&["scan-message", "no/such/file"])
+    repo.cio_hook(&["scan-message", "--hook", "no/such/file"])
         .expect_code(2)
         .expect_contains("no/such/file")
         .expect_contains("git commit --no-verify");
