@@ -525,3 +525,39 @@ fn a_long_push_is_read_from_the_quarantine_by_every_worker() {
         .expect_contains(&format!("refs/heads/main {} change 2100", &planted[..10]));
     assert_eq!(f.server.ref_oid("main"), before);
 }
+
+#[test]
+fn a_long_list_is_capped_and_tagged_blobs_are_scanned() {
+    let f = Fixture::new(Transport::Local).unwrap();
+    f.push_ok(&["main"]);
+    let tokens: Vec<String> = (100..112).map(api_token).collect();
+    let text: String = tokens
+        .iter()
+        .map(|token| format!("token = \"{token}\"\n"))
+        .collect();
+    f.client.commit_file_unchecked("many.toml", &text, "many");
+    let run = f.push_rejected(&["main"]);
+    let shown: Vec<&str> = tokens.iter().map(String::as_str).collect();
+    run.expect_no_full_token(&shown)
+        .expect_contains("12 crates.io credentials in 1 new commit")
+        .expect_contains("many.toml:10:10")
+        .expect_contains("… and 2 more");
+    assert!(!run.all().contains("many.toml:11:"), "{}", run.all());
+    // A tag pointing straight at a blob brings that blob: scanned whole.
+    f.client.git_ok(&["reset", "-q", "--hard", "HEAD~1"]);
+    let token = api_token(120);
+    let blob_file = f.client.sibling("blob.txt");
+    std::fs::write(&blob_file, format!("key {token}\n")).unwrap();
+    let blob = f
+        .client
+        .git_ok(&["hash-object", "-w", blob_file.to_str().unwrap()])
+        .trim()
+        .to_string();
+    f.client
+        .git_ok(&["tag", "-a", "raw", "-m", "a raw blob", &blob]);
+    f.push_rejected(&["raw"])
+        .expect_no_full_token(&[&token])
+        .expect_contains("refs/tags/raw")
+        .expect_contains(&format!("(tagged blob {blob}):1:5"));
+    assert_eq!(f.server.ref_oid("refs/tags/raw"), None);
+}
