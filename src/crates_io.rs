@@ -216,6 +216,7 @@ impl Client {
             .http_status_as_error(false)
             // A redirect would carry the request (and the header) somewhere else: never follow.
             .max_redirects(0)
+            .max_redirects_will_error(false)
             // Every request on a fresh connection: a DELETE must never be resent on a stale one.
             .max_idle_connections(0)
             .timeout_resolve(step)

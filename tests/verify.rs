@@ -148,10 +148,16 @@ fn serve(
     } else {
         serde_json::json!({ "errors": [{ "detail": detail }] }).to_string()
     };
+    // A redirect points back at this server, so that following it would show in the record.
+    let location = if (300..400).contains(&status) {
+        "Location: /followed\r\n"
+    } else {
+        ""
+    };
     let _ = write!(
         stream,
         "HTTP/1.1 {status} Answer\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
-         Connection: close\r\n\r\n{body}",
+         {location}Connection: close\r\n\r\n{body}",
         body.len()
     );
     let _ = stream.flush();
@@ -358,14 +364,29 @@ fn a_question_on_a_terminal_decides_whether_anything_is_sent() {
 fn no_answer_in_time_and_no_connection_are_could_not_tell() {
     let slow = api_token(1541);
     let bad_request = api_token(1542);
+    let redirected = api_token(1543);
     let server = FakeCratesIo::start(&[
         (&slow, Answer::Slow(403, WEBSITE_ONLY)),
         (&bad_request, Answer::Status(400, "token not provided")),
+        (&redirected, Answer::Status(301, "moved")),
     ]);
-    let repo = repo_with_history(&[&slow, &bad_request]);
+    let repo = repo_with_history(&[&slow, &bad_request, &redirected]);
     let run = with_server(&repo, &server.url, &["verify", "--yes"]);
     run.expect_code(2)
-        .expect_no_full_token(&[&slow, &bad_request]);
+        .expect_no_full_token(&[&slow, &bad_request, &redirected]);
+    let moved = result_line(&run, &redirected);
+    assert!(
+        moved.contains("could not tell: unexpected answer 301"),
+        "{moved}"
+    );
+    assert!(
+        server
+            .requests()
+            .iter()
+            .all(|request| request.path == "/api/v1/me"),
+        "a redirect was followed: {:#?}",
+        server.requests()
+    );
     let timed_out = result_line(&run, &slow);
     assert!(
         timed_out.contains("could not tell: no answer in time"),
