@@ -18,6 +18,11 @@ const MISSING_SCOPE: &str =
     "this token does not have the required permissions to perform this action";
 const UNKNOWN_TOKEN: &str = "authentication failed";
 
+/// The client's `--timeout`: ample for a server on this machine, even a busy one.
+const TIMEOUT_SECONDS: &str = "3";
+/// How long a slow answer takes: well past the timeout.
+const SLOW_ANSWER: Duration = Duration::from_secs(10);
+
 /// One request as the server saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Request {
@@ -138,7 +143,7 @@ fn serve(
     let (status, detail) = match answer {
         Answer::Status(status, detail) => (status, detail),
         Answer::Slow(status, detail) => {
-            std::thread::sleep(Duration::from_secs(4));
+            std::thread::sleep(SLOW_ANSWER);
             (status, detail)
         }
         Answer::HangUp => return,
@@ -201,7 +206,7 @@ fn result_line<'a>(run: &'a Run, token: &str) -> &'a str {
 
 fn with_server(repo: &Repo, server_url: &str, args: &[&str]) -> Run {
     let mut all: Vec<&str> = args.to_vec();
-    all.extend(["--api-url", server_url, "--timeout", "1"]);
+    all.extend(["--api-url", server_url, "--timeout", TIMEOUT_SECONDS]);
     repo.cio_hook(&all)
 }
 
