@@ -465,7 +465,11 @@ fn redacted_spans(detections: &[Detection]) -> Vec<(std::ops::Range<usize>, Stri
 }
 
 /// Labels each finding's commit (or tag) with the pushed refs that carry it.
-fn name_pushed_refs(repo: &Repository, findings: &mut [Finding], plan: &PushPlan) -> Result<()> {
+pub fn name_pushed_refs(
+    repo: &Repository,
+    findings: &mut [Finding],
+    plan: &PushPlan,
+) -> Result<()> {
     let mut labelled: HashMap<String, Arc<CommitInfo>> = HashMap::new();
     for finding in findings {
         let Some(commit) = &finding.commit else {

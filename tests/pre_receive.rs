@@ -117,6 +117,7 @@ fn new_branches_are_checked_against_what_the_server_has(f: &Fixture) {
         .expect_no_full_token(&[&token])
         .expect_contains("refs/heads/dirty");
     assert_eq!(f.server.ref_oid("dirty"), None);
+    assert_eq!(f.server.ref_oid("copy"), None);
 }
 
 fn deletion_scans_nothing(f: &Fixture) {
@@ -195,10 +196,17 @@ fn two_refs_one_dirty_names_the_dirty_one(f: &Fixture) {
     let (token, _) = f.commit_token("d.txt", 7, "dirty");
     f.client.git_ok(&["checkout", "-q", "-b", "tidy", "main"]);
     f.client.commit_file_unchecked("t.txt", "tidy\n", "tidy");
-    let run = f.push_rejected(&["tidy", "dirty"]);
+    let run = f.push_rejected(&["tidy", "dirty", "dirty:refs/heads/copy"]);
     run.expect_no_full_token(&[&token])
         .expect_contains("refs/heads/dirty");
-    assert!(!run.all().contains("refs/heads/tidy "), "{}", run.all());
+    // The commit is reported once, with both refs that bring it.
+    let all = run.all();
+    assert!(
+        all.contains("refs/heads/dirty,refs/heads/copy ")
+            || all.contains("refs/heads/copy,refs/heads/dirty "),
+        "{all}"
+    );
+    assert!(!all.contains("refs/heads/tidy"), "{all}");
     // One pre-receive verdict covers the whole push: neither ref moved.
     assert_eq!(f.server.ref_oid("tidy"), None);
     assert_eq!(f.server.ref_oid("dirty"), None);

@@ -17,7 +17,7 @@ use git2::{Oid, Repository};
 
 use crate::redact::redact_text;
 use crate::report::{Finding, Report, Scope};
-use crate::scan::add_object_dirs;
+use crate::scan::{add_object_dirs, name_pushed_refs};
 use crate::source::pre_push::{commits_at_refs, PushPlan};
 use crate::Scanner;
 
@@ -227,7 +227,7 @@ pub fn open_server_repository(object_dirs: &[PathBuf]) -> Result<Repository> {
 pub struct ReceiveReport {
     /// Findings of every ref, with commits counted once across refs.
     pub report: Report,
-    /// For each finding in `report.findings`, the ref whose update brings it.
+    /// For each finding in `report.findings`, the pushed refs that bring it (comma-separated).
     pub refs: Vec<String>,
 }
 
@@ -245,7 +245,7 @@ impl ReceiveReport {
 /// Scans what `received` brings to `repo`: for each updated or created ref, the commits
 /// reachable from its new oid and from no ref the server has under `ref_prefix`, the messages
 /// of annotated tags, and objects tags point at; a deletion brings nothing. A commit two refs
-/// bring is scanned once and reported under the first.
+/// bring is scanned once and reported with every pushed ref that carries it.
 pub fn scan_received(
     repo: &Repository,
     scanner: &Scanner,
@@ -255,15 +255,11 @@ pub fn scan_received(
     // Everything reachable from a ref the server has (in this namespace) is already there.
     let hidden = commits_at_refs(repo, &format!("{ref_prefix}refs/*"))?;
     let mut plan = PushPlan::default();
-    let mut commit_refs = std::collections::HashMap::new();
     let mut tagged_objects = Vec::new();
     for update in received.iter().filter(|update| !update.is_deletion()) {
-        let (commits, tags) = (plan.commits.len(), plan.tags.len());
         plan.add_tip(repo, &update.name, update.new, &hidden)
             .with_context(|| format!("reading what the push brings to {}", update.name))?;
-        for oid in plan.commits[commits..].iter().chain(&plan.tags[tags..]) {
-            commit_refs.entry(oid.to_string()).or_insert(&update.name);
-        }
+        // Findings in a tagged blob or tree name no commit: each is scanned with its ref.
         for object in plan.tagged_objects.drain(..) {
             tagged_objects.push((&update.name, object));
         }
@@ -272,6 +268,7 @@ pub fn scan_received(
         remote: "this server".to_string(),
     };
     let mut report = scanner.scan_plan(repo, &plan, scope.clone(), &mut |_, _, _| {})?;
+    name_pushed_refs(repo, &mut report.findings, &plan)?;
     let mut refs: Vec<String> = report
         .findings
         .iter()
@@ -279,15 +276,14 @@ pub fn scan_received(
             finding
                 .commit
                 .as_ref()
-                .and_then(|commit| commit_refs.get(&commit.oid))
-                .map_or_else(String::new, |name| name.to_string())
+                .map_or_else(String::new, |commit| commit.refs.join(","))
         })
         .collect();
     for (name, object) in tagged_objects {
         let mut only_this = PushPlan::default();
         only_this.tagged_objects.push(object);
         let found = scanner.scan_plan(repo, &only_this, scope.clone(), &mut |_, _, _| {})?;
-        refs.extend(found.findings.iter().map(|_| name.clone()));
+        refs.extend(found.findings.iter().map(|_| redact_text(name.as_bytes())));
         report.findings.extend(found.findings);
     }
     Ok(ReceiveReport { report, refs })
