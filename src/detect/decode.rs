@@ -22,7 +22,7 @@ pub struct DecodedToken {
     pub placeholder: bool,
 }
 
-fn base64_value(byte: u8) -> Option<u8> {
+pub(crate) fn base64_value(byte: u8) -> Option<u8> {
     match byte {
         b'A'..=b'Z' => Some(byte - b'A'),
         b'a'..=b'z' => Some(byte - b'a' + 26),
@@ -35,7 +35,7 @@ fn base64_value(byte: u8) -> Option<u8> {
 
 /// Decodes base64 (standard or URL-safe alphabet, padding optional), ignoring a trailing partial
 /// group. Non-alphabet bytes must have been excluded by the caller.
-fn decode_base64(encoded: &[u8]) -> Vec<u8> {
+pub(crate) fn decode_base64(encoded: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(encoded.len() / 4 * 3 + 2);
     let mut buffer = 0u32;
     let mut bits = 0;
