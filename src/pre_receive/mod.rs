@@ -254,15 +254,31 @@ pub fn scan_received(
 ) -> Result<ReceiveReport> {
     // Everything reachable from a ref the server has (in this namespace) is already there.
     let hidden = commits_at_refs(repo, &format!("{ref_prefix}refs/*"))?;
+    let updates: Vec<(&str, Oid)> = received
+        .iter()
+        .filter(|update| !update.is_deletion())
+        .map(|update| (update.name.as_str(), update.new))
+        .collect();
     let mut plan = PushPlan::default();
+    plan.add_tips(repo, &updates, &hidden)
+        .context("reading what the push brings")?;
+    // Findings in a tagged blob or tree name no commit: each is scanned with the refs that
+    // point at it.
     let mut tagged_objects = Vec::new();
-    for update in received.iter().filter(|update| !update.is_deletion()) {
-        plan.add_tip(repo, &update.name, update.new, &hidden)
-            .with_context(|| format!("reading what the push brings to {}", update.name))?;
-        // Findings in a tagged blob or tree name no commit: each is scanned with its ref.
-        for object in plan.tagged_objects.drain(..) {
-            tagged_objects.push((&update.name, object));
+    for object in std::mem::take(&mut plan.tagged_objects) {
+        let mut names = Vec::new();
+        for &(name, tip) in &updates {
+            let mut peeled = repo
+                .find_object(tip, None)
+                .with_context(|| format!("reading {name} ({tip})"))?;
+            while let Some(tag) = peeled.as_tag() {
+                peeled = tag.target().context("reading the object a tag points at")?;
+            }
+            if peeled.id() == object {
+                names.push(redact_text(name.as_bytes()));
+            }
         }
+        tagged_objects.push((names.join(","), object));
     }
     let scope = Scope::Push {
         remote: "this server".to_string(),
@@ -283,7 +299,7 @@ pub fn scan_received(
         let mut only_this = PushPlan::default();
         only_this.tagged_objects.push(object);
         let found = scanner.scan_plan(repo, &only_this, scope.clone(), &mut |_, _, _| {})?;
-        refs.extend(found.findings.iter().map(|_| redact_text(name.as_bytes())));
+        refs.extend(found.findings.iter().map(|_| name.clone()));
         report.findings.extend(found.findings);
     }
     Ok(ReceiveReport { report, refs })

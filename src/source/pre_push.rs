@@ -110,21 +110,27 @@ pub struct PushPlan {
 }
 
 impl PushPlan {
-    /// Adds what pushing `tip` as `ref_name` brings: the annotated tags it peels through, a
-    /// tagged blob or tree, or the commits reachable from it and from none of `hidden` (commits
-    /// the receiving side already has, whose history it has too).
-    pub fn add_tip(
+    /// Adds what pushing each `(ref name, tip)` brings: the annotated tags a tip peels through,
+    /// a tagged blob or tree, or the commits reachable from the tips and from none of `hidden`
+    /// (commits the receiving side already has, whose history it has too). One walk covers all
+    /// the tips.
+    pub fn add_tips(
         &mut self,
         repo: &Repository,
-        ref_name: &str,
-        tip: Oid,
+        tips: &[(&str, Oid)],
         hidden: &[Oid],
     ) -> Result<()> {
-        let Some(commit) = self.add_ref(repo, ref_name, tip)? else {
-            return Ok(());
-        };
         let mut walk = new_walk(repo)?;
-        walk.push(commit)?;
+        let mut any_commit = false;
+        for &(ref_name, tip) in tips {
+            if let Some(commit) = self.add_ref(repo, ref_name, tip)? {
+                walk.push(commit)?;
+                any_commit = true;
+            }
+        }
+        if !any_commit {
+            return Ok(());
+        }
         for &commit in hidden {
             walk.hide(commit)?;
         }
