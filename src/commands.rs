@@ -147,6 +147,7 @@ pub fn run(cli: Cli) -> Result<i32> {
     // Objects come from the repository the user is committing to; re-hashing each one on read
     // (as git itself does not) would double the cost of a history scan.
     git2::opts::strict_hash_verification(false);
+    cio_hook::source::limit_pack_memory();
     if let Command::Verify { .. } | Command::Revoke { .. } = &cli.command {
         return crate::token_commands::verify_or_revoke(&cli);
     }

@@ -176,3 +176,29 @@ pub fn all_lines(text: &[u8]) -> Vec<AddedLine> {
         })
         .collect()
 }
+
+/// How much of the packfiles libgit2 keeps mapped at once (its default is 8 GiB on 64-bit), and
+/// the size of each mapped window. A history scan reads a pack from end to end; keeping every
+/// window mapped made the whole pack count in the scan's peak memory.
+const PACK_MAPPED_LIMIT: usize = 64 << 20;
+const PACK_WINDOW_SIZE: usize = 16 << 20;
+/// The most libgit2's object cache holds (its default is 256 MiB). Trees are what a history scan
+/// reads twice (a commit's tree is its child's parent tree), and they are small.
+/// (`ssize_t`, as libgit2's variadic option call reads it.)
+const OBJECT_CACHE_LIMIT: isize = 32 << 20;
+
+/// Caps the pack memory libgit2 keeps mapped and its object cache; call before opening
+/// repositories.
+pub fn limit_pack_memory() {
+    // SAFETY: these set process-wide libgit2 options and are called once, before any repository
+    // is opened and before any other thread uses libgit2.
+    unsafe {
+        let _ = git2::opts::set_mwindow_size(PACK_WINDOW_SIZE);
+        let _ = git2::opts::set_mwindow_mapped_limit(PACK_MAPPED_LIMIT);
+        libgit2_sys::init();
+        libgit2_sys::git_libgit2_opts(
+            libgit2_sys::GIT_OPT_SET_CACHE_MAX_SIZE as std::ffi::c_int,
+            OBJECT_CACHE_LIMIT,
+        );
+    }
+}
