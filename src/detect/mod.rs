@@ -121,9 +121,17 @@ fn has_candidate(text: &[u8]) -> bool {
     if !PREFILTER.is_match(text) {
         return false;
     }
+    // The path hint only changes the token-variable rule: reading the text as code as well is
+    // needed only where a variable name appears (every other rule runs once).
     const HINTS: [FileHint; 2] = [FileHint { code_file: false }, FileHint { code_file: true }];
+    let has_variable = memchr::memmem::find(text, assignments::VARIABLE_PREFIX).is_some();
+    let hints = if has_variable {
+        &HINTS[..]
+    } else {
+        &HINTS[..1]
+    };
     let finds_any = |bytes: &[u8]| {
-        HINTS
+        hints
             .iter()
             .any(|&hint| !find_in_line(bytes, hint).is_empty())
     };
