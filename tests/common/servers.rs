@@ -66,9 +66,10 @@ impl GitServer {
             Transport::Local => {}
             Transport::Daemon => {
                 let port = free_port();
-                let child = clean_command("git", &server.root)
+                // git-daemon itself, not `git daemon`: the `git` wrapper would leave its child
+                // running when killed.
+                let child = clean_command(git_exec_path().join("git-daemon"), &server.root)
                     .args([
-                        "daemon",
                         "--reuseaddr",
                         "--listen=127.0.0.1",
                         &format!("--port={port}"),
@@ -184,6 +185,12 @@ fn lighttpd_program() -> PathBuf {
     }
 }
 
+/// Where git keeps its programs (`git --exec-path`).
+fn git_exec_path() -> PathBuf {
+    let output = Command::new("git").arg("--exec-path").output().unwrap();
+    PathBuf::from(String::from_utf8(output.stdout).unwrap().trim())
+}
+
 /// A port nobody listens on right now.
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -196,8 +203,7 @@ fn free_port() -> u16 {
 /// lighttpd running `git http-backend` for every repository under `root` (the setup of
 /// git-http-backend(1)), with the binary under test on the hooks' PATH.
 fn lighttpd_config(root: &Path, port: u16) -> String {
-    let exec_path = Command::new("git").arg("--exec-path").output().unwrap();
-    let exec_path = String::from_utf8(exec_path.stdout).unwrap();
+    let exec_path = git_exec_path();
     let path = format!(
         "{}:/usr/local/bin:/usr/bin:/bin",
         binary().parent().unwrap().display()
@@ -221,7 +227,7 @@ $HTTP["url"] =~ "^/git" {{
 }}
 "#,
         root = root.display(),
-        exec_path = exec_path.trim(),
+        exec_path = exec_path.display(),
     )
 }
 
