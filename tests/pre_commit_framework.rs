@@ -20,7 +20,13 @@ fn target_dir() -> PathBuf {
 }
 
 /// A `pre-commit` executable: the one on PATH, or one installed into `target/pre-commit-venv`.
+/// Tests run in parallel: the first to get here installs it, the others wait for it.
 fn pre_commit() -> PathBuf {
+    static INSTALLED: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    INSTALLED.get_or_init(find_or_install_pre_commit).clone()
+}
+
+fn find_or_install_pre_commit() -> PathBuf {
     let on_path = Command::new("pre-commit").arg("--version").output();
     if on_path.is_ok_and(|output| output.status.success()) {
         return PathBuf::from("pre-commit");
