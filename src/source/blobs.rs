@@ -173,10 +173,66 @@ pub fn added_content<'a>(old: Option<&'a [u8]>, new: &'a [u8]) -> Result<AddedCo
 }
 
 /// The lines a line diff from `old` to `new` marks as added, as `git diff -U0` shows them.
+///
+/// Above [`TRIM_COMMON_LINES_ABOVE`] bytes, the lines both versions share at the start and at
+/// the end are set aside before diffing: libgit2's line diff costs several times both versions
+/// in memory, which for a huge file with a small change is the whole peak. The added lines are
+/// the same text; where a change sits among repeated lines, its line numbers may be placed
+/// differently than git's diff heuristics would place them.
 pub fn added_lines(old: Option<&[u8]>, new: &[u8]) -> Result<Vec<AddedLine>> {
     let Some(old) = old else {
         return Ok(super::all_lines(new));
     };
+    if old.len() + new.len() > TRIM_COMMON_LINES_ABOVE {
+        return added_lines_between_common_ends(old, new);
+    }
+    diff_added_lines(old, new)
+}
+
+/// [`added_lines`] of the part of `old` and `new` between the lines they share at both ends.
+fn added_lines_between_common_ends(old: &[u8], new: &[u8]) -> Result<Vec<AddedLine>> {
+    let (prefix, suffix) = common_line_ends(old, new);
+    let lines_before = memchr::memchr_iter(b'\n', &new[..prefix]).count() as u32;
+    let mut lines = diff_added_lines(
+        &old[prefix..old.len() - suffix],
+        &new[prefix..new.len() - suffix],
+    )?;
+    for line in &mut lines {
+        line.number += lines_before;
+    }
+    Ok(lines)
+}
+
+/// Old and new versions larger than this together are diffed without their common lines.
+pub const TRIM_COMMON_LINES_ABOVE: usize = 64 << 20;
+
+/// The lengths in bytes of the whole lines that `old` and `new` share at their start and, in what
+/// is left, at their end.
+fn common_line_ends(old: &[u8], new: &[u8]) -> (usize, usize) {
+    let same_start = old.iter().zip(new).take_while(|(a, b)| a == b).count();
+    let prefix = memchr::memrchr(b'\n', &new[..same_start]).map_or(0, |end| end + 1);
+    let (old_rest, new_rest) = (&old[prefix..], &new[prefix..]);
+    let same_end = old_rest
+        .iter()
+        .rev()
+        .zip(new_rest.iter().rev())
+        .take_while(|(a, b)| a == b)
+        .count();
+    // The shared end must begin at the start of a line in both versions.
+    let suffix = (0..=same_end)
+        .rev()
+        .find(|&length| {
+            let starts_line = |rest: &[u8]| {
+                let start = rest.len() - length;
+                start == 0 || rest[start - 1] == b'\n'
+            };
+            starts_line(old_rest) && starts_line(new_rest)
+        })
+        .unwrap_or(0);
+    (prefix, suffix)
+}
+
+fn diff_added_lines(old: &[u8], new: &[u8]) -> Result<Vec<AddedLine>> {
     let mut options = DiffOptions::new();
     options
         .context_lines(0)
@@ -199,4 +255,56 @@ pub fn added_lines(old: Option<&[u8]>, new: &[u8]) -> Result<Vec<AddedLine>> {
         }
     }
     Ok(lines)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file of distinct lines, so that every edit has one place and one diff.
+    fn distinct_lines(count: usize, salt: &str) -> Vec<String> {
+        (0..count).map(|i| format!("{salt} line {i}\n")).collect()
+    }
+
+    #[test]
+    fn setting_common_ends_aside_finds_the_same_added_lines() {
+        let mut state = 7u64;
+        let mut next = |bound: usize| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) as usize % bound.max(1)
+        };
+        for round in 0..300 {
+            let old = distinct_lines(next(40), "old");
+            let mut new = old.clone();
+            for edit in 0..next(4) {
+                let at = next(new.len() + 1);
+                match next(3) {
+                    0 => new.insert(at, format!("added {round} {edit}\n")),
+                    1 if at < new.len() => {
+                        new.remove(at);
+                    }
+                    _ if at < new.len() => new[at] = format!("changed {round} {edit}\n"),
+                    _ => {}
+                }
+            }
+            let (old, mut new) = (old.concat(), new.concat());
+            if next(4) == 0 {
+                new.pop(); // no final newline
+            }
+            let full = diff_added_lines(old.as_bytes(), new.as_bytes()).unwrap();
+            let trimmed = added_lines_between_common_ends(old.as_bytes(), new.as_bytes()).unwrap();
+            assert_eq!(trimmed, full, "round {round}:\n{old}---\n{new}");
+        }
+    }
+
+    #[test]
+    fn common_ends_are_whole_lines() {
+        assert_eq!(common_line_ends(b"a\nb\nc\n", b"a\nb\nc\n"), (6, 0));
+        assert_eq!(common_line_ends(b"a\nbx\nc\n", b"a\nby\nc\n"), (2, 2));
+        assert_eq!(common_line_ends(b"a\nb", b"a\nbc\n"), (2, 0));
+        assert_eq!(common_line_ends(b"", b"a\n"), (0, 0));
+        assert_eq!(common_line_ends(b"x\nend\n", b"yx\nend\n"), (0, 4));
+    }
 }
