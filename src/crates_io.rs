@@ -401,6 +401,12 @@ fn has_detail(details: &Option<Vec<String>>, wanted: &str) -> bool {
         .is_some_and(|details| details.iter().any(|detail| detail == wanted))
 }
 
+/// Whether a 403's details prove the token live: crates.io found it, then refused the request
+/// (a website-only endpoint, or a scope the token lacks).
+fn recognises_token(details: &Option<Vec<String>>) -> bool {
+    has_detail(details, DETAIL_WEBSITE_ONLY) || has_detail(details, DETAIL_MISSING_SCOPE)
+}
+
 /// Reads the answer to `GET /api/v1/me`.
 fn liveness(exchange: &Exchange) -> Liveness {
     let (status, details) = match exchange {
@@ -418,13 +424,9 @@ fn liveness(exchange: &Exchange) -> Liveness {
     };
     let answer = quote(status, details);
     match status {
-        403 if has_detail(details, DETAIL_WEBSITE_ONLY)
-            || has_detail(details, DETAIL_MISSING_SCOPE) =>
-        {
-            Liveness::Live {
-                why: format!("crates.io recognised the token and refused the request: {answer}"),
-            }
-        }
+        403 if recognises_token(details) => Liveness::Live {
+            why: format!("crates.io recognised the token and refused the request: {answer}"),
+        },
         403 if has_detail(details, DETAIL_UNKNOWN_TOKEN) => Liveness::NotLive {
             why: format!("unknown, revoked or expired: {answer}"),
         },
@@ -448,16 +450,12 @@ fn api_token_revocation(exchange: &Exchange) -> Revocation {
         204 => Revocation::Revoked {
             why: "crates.io answered 204: revoked".to_string(),
         },
-        403 if has_detail(details, DETAIL_MISSING_SCOPE)
-            || has_detail(details, DETAIL_WEBSITE_ONLY) =>
-        {
-            Revocation::LiveNotRevoked {
-                why: format!(
-                    "the token is live, but crates.io refused to revoke it through the API \
+        403 if recognises_token(details) => Revocation::LiveNotRevoked {
+            why: format!(
+                "the token is live, but crates.io refused to revoke it through the API \
                      ({answer}): a scoped token can only be revoked at {TOKENS_PAGE}"
-                ),
-            }
-        }
+            ),
+        },
         403 if has_detail(details, DETAIL_UNKNOWN_TOKEN) => Revocation::NotLive {
             why: format!("already revoked, expired or unknown to crates.io: {answer}"),
         },
