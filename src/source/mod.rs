@@ -13,6 +13,7 @@ pub mod pre_push;
 pub mod range;
 pub mod staged;
 pub mod tree_diff;
+pub mod verdicts;
 
 use std::borrow::Cow;
 use std::sync::Arc;
