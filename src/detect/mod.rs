@@ -252,6 +252,13 @@ pub fn find_in_path(path: &[u8]) -> Vec<Detection> {
         .collect()
 }
 
+/// Whether one component of a path (a file or directory name) may hold a token that
+/// [`find_in_path`] reports. Every token starts with the literal `cio` and holds no `/`, so a
+/// path with a token has a component containing `cio`; this is that cheap superset.
+pub fn name_may_hold_token(name: &[u8]) -> bool {
+    memchr::memmem::find(name, rules::PREFIX).is_some()
+}
+
 /// Registry tokens set in a cargo credentials file, with their 1-based line numbers. Values that
 /// are `cio…` tokens are left to [`find_in_line`], which reports them as tokens.
 pub fn find_in_credentials_file(content: &[u8]) -> Vec<(u32, Detection)> {
@@ -282,6 +289,24 @@ pub fn find_in_credentials_file(content: &[u8]) -> Vec<(u32, Detection)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_path_with_a_token_has_a_component_that_may_hold_one() {
+        let token = ["cio", "Q7hdK2mZp9XvL4sT1wYbN6cRfG8jU3aE"].concat();
+        for path in [
+            format!("notes-{token}.txt"),
+            format!("dir/{token}/file"),
+            format!("a b/cargo login {token}x/c"),
+        ] {
+            assert!(!find_in_path(path.as_bytes()).is_empty(), "{path}");
+            assert!(
+                path.split('/')
+                    .any(|name| name_may_hold_token(name.as_bytes())),
+                "{path}"
+            );
+        }
+        assert!(!name_may_hold_token(b"Cargo.toml"));
+    }
 
     #[test]
     fn candidate_lines_are_numbered_like_all_lines() {

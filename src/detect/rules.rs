@@ -8,7 +8,7 @@ use memchr::memmem;
 use serde::Serialize;
 
 /// The literal every crates.io credential starts with; crates.io promises never to change it.
-const PREFIX: &[u8] = b"cio";
+pub const PREFIX: &[u8] = b"cio";
 /// What follows [`PREFIX`] in a Trusted Publishing token.
 const TRUSTED_PUBLISHING_INFIX: &[u8] = b"_tp_";
 /// Random characters after `cio` in an API token.
