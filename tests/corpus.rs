@@ -20,24 +20,6 @@ fn corpus_dir() -> PathBuf {
     common::checkout().join("tests/corpus")
 }
 
-fn base64(data: &[u8]) -> Vec<u8> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = Vec::new();
-    for chunk in data.chunks(3) {
-        let mut group = [0u8; 3];
-        group[..chunk.len()].copy_from_slice(chunk);
-        let bits = u32::from_be_bytes([0, group[0], group[1], group[2]]);
-        for index in 0..4 {
-            if index <= chunk.len() {
-                out.push(ALPHABET[(bits >> (18 - 6 * index) & 63) as usize]);
-            } else {
-                out.push(b'=');
-            }
-        }
-    }
-    out
-}
-
 /// A Trusted Publishing token whose checksum character is wrong.
 fn bad_checksum_token(seed: u64) -> String {
     let good = trusted_publishing_token(seed);
@@ -63,7 +45,7 @@ fn expand(template: &[u8]) -> Vec<u8> {
                         let length = argument.split(':').nth(1).unwrap().parse().unwrap();
                         random_alphanumerics(seed(), length).into_bytes()
                     }
-                    b"b64" => base64(&caps[2]),
+                    b"b64" => common::base64(&caps[2]).into_bytes(),
                     b"lit" => caps[2].to_vec(),
                     _ => (0..argument.len() / 2)
                         .map(|i| u8::from_str_radix(&argument[2 * i..2 * i + 2], 16).unwrap())

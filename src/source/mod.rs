@@ -9,6 +9,7 @@ pub mod commits;
 pub mod files;
 pub mod index_file;
 pub mod message;
+pub mod pack;
 pub mod pre_push;
 pub mod range;
 pub mod staged;

@@ -40,6 +40,32 @@ pub fn trusted_publishing_token(seed: u64) -> String {
     format!("{}{random}{checksum}", "cio_tp_")
 }
 
+/// Standard base64 with padding, for tests that hide a token in encoded data.
+pub fn base64(data: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in data.chunks(3) {
+        let mut group = [0u8; 3];
+        group[..chunk.len()].copy_from_slice(chunk);
+        let bits = u32::from_be_bytes([0, group[0], group[1], group[2]]);
+        for index in 0..4 {
+            if index <= chunk.len() {
+                out.push(ALPHABET[(bits >> (18 - 6 * index) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// `text` as UTF-16 little-endian with a byte order mark, as Windows editors save it.
+pub fn utf16_with_bom(text: &str) -> Vec<u8> {
+    let mut bytes = vec![0xFF, 0xFE];
+    bytes.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+    bytes
+}
+
 /// The path of the `cio-hook` binary under test.
 pub fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_cio-hook"))

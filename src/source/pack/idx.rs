@@ -1,0 +1,141 @@
+//! Git's pack index, version 2: which objects a pack holds and at which offsets.
+//!
+//! Layout: a magic number and version, a 256-entry fanout table (how many ids start with a byte
+//! at most `b`), the sorted 20-byte ids, one CRC-32 per object, 4-byte offsets (high bit set:
+//! an index into the table of 8-byte offsets that follows), and two trailing checksums.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
+/// The length of a SHA-1 object id.
+pub const ID_LEN: usize = 20;
+
+const MAGIC: &[u8; 4] = b"\xfftOc";
+const HEADER_LEN: usize = 8;
+const FANOUT_LEN: usize = 256 * 4;
+
+/// One pack's index, read into memory.
+#[derive(Debug)]
+pub struct PackIndex {
+    path: PathBuf,
+    data: Vec<u8>,
+    count: usize,
+    ids_at: usize,
+    offsets_at: usize,
+    large_offsets_at: usize,
+    large_offsets_count: usize,
+}
+
+impl PackIndex {
+    /// Reads and checks the index at `path`.
+    pub fn open(path: &Path) -> Result<PackIndex> {
+        let data = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        PackIndex::parse(path, data)
+    }
+
+    /// Checks the index bytes `data` read from `path`.
+    pub fn parse(path: &Path, data: Vec<u8>) -> Result<PackIndex> {
+        let corrupt =
+            |what: &str| format!("{}: not a version 2 pack index ({what})", path.display());
+        if data.len() < HEADER_LEN + FANOUT_LEN + 2 * ID_LEN {
+            bail!(corrupt("too short"));
+        }
+        if &data[..4] != MAGIC || data[4..8] != [0, 0, 0, 2] {
+            bail!(corrupt("bad magic or version"));
+        }
+        let fanout = |byte: usize| read_u32(&data, HEADER_LEN + byte * 4) as usize;
+        if (1..256).any(|byte| fanout(byte) < fanout(byte - 1)) {
+            bail!(corrupt("fanout table not ascending"));
+        }
+        let count = fanout(255);
+        let ids_at = HEADER_LEN + FANOUT_LEN;
+        let crcs_at = ids_at + count * ID_LEN;
+        let offsets_at = crcs_at + count * 4;
+        let large_offsets_at = offsets_at + count * 4;
+        let trailer = 2 * ID_LEN;
+        if data.len() < large_offsets_at + trailer
+            || !(data.len() - large_offsets_at - trailer).is_multiple_of(8)
+        {
+            bail!(corrupt("size does not match the object count"));
+        }
+        let large_offsets_count = (data.len() - large_offsets_at - trailer) / 8;
+        let index = PackIndex {
+            path: path.to_path_buf(),
+            data,
+            count,
+            ids_at,
+            offsets_at,
+            large_offsets_at,
+            large_offsets_count,
+        };
+        if (1..count).any(|position| index.id(position - 1) >= index.id(position)) {
+            bail!(corrupt("object ids not sorted"));
+        }
+        for position in 0..count {
+            index.offset(position)?;
+        }
+        Ok(index)
+    }
+
+    /// Where the index was read from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// How many objects the pack holds.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Whether the pack holds no object.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The id of the object at `position` (ids are sorted).
+    pub fn id(&self, position: usize) -> &[u8] {
+        let start = self.ids_at + position * ID_LEN;
+        &self.data[start..start + ID_LEN]
+    }
+
+    /// The offset in the pack of the object at `position`.
+    pub fn offset(&self, position: usize) -> Result<u64> {
+        let small = read_u32(&self.data, self.offsets_at + position * 4);
+        if small & 0x8000_0000 == 0 {
+            return Ok(u64::from(small));
+        }
+        let large = (small & 0x7fff_ffff) as usize;
+        if large >= self.large_offsets_count {
+            bail!(
+                "{}: object {position} points past the large offset table",
+                self.path.display()
+            );
+        }
+        let at = self.large_offsets_at + large * 8;
+        Ok(u64::from_be_bytes(
+            self.data[at..at + 8].try_into().unwrap(),
+        ))
+    }
+
+    /// The position of object `id`, found through the fanout table and a binary search.
+    pub fn find(&self, id: &[u8]) -> Option<usize> {
+        let first = usize::from(*id.first()?);
+        let fanout = |byte: usize| read_u32(&self.data, HEADER_LEN + byte * 4) as usize;
+        let mut low = if first == 0 { 0 } else { fanout(first - 1) };
+        let mut high = fanout(first);
+        while low < high {
+            let middle = low + (high - low) / 2;
+            match self.id(middle).cmp(id) {
+                std::cmp::Ordering::Less => low = middle + 1,
+                std::cmp::Ordering::Greater => high = middle,
+                std::cmp::Ordering::Equal => return Some(middle),
+            }
+        }
+        None
+    }
+}
+
+fn read_u32(data: &[u8], at: usize) -> u32 {
+    u32::from_be_bytes(data[at..at + 4].try_into().unwrap())
+}

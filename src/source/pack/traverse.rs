@@ -1,0 +1,576 @@
+//! Every object of a repository's packs, reconstructed once: each entry is inflated once and
+//! each delta applied once, to its parent's buffer still in memory, on all cores.
+//!
+//! The entries form a forest: whole objects are roots, and every delta is a child of its base
+//! (found by offset in the same pack, or by id in any pack). Each thread takes the next root
+//! (largest subtrees first) and walks its descendants depth first, keeping only the buffers of
+//! the objects on the current path that still have children to rebuild.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use anyhow::{anyhow, bail, Context, Result};
+use flate2::{Decompress, FlushDecompress, Status};
+
+use super::delta::Delta;
+use super::entry::{parse_header, EntryKind, ObjectKind, MAX_HEADER_LEN};
+use super::idx::{PackIndex, ID_LEN};
+
+/// No object: a delta whose base no pack holds.
+const NONE: u32 = u32::MAX;
+
+/// The checksum that ends every pack.
+const TRAILER_LEN: u64 = ID_LEN as u64;
+
+/// One pack and its index.
+#[derive(Debug)]
+struct Pack {
+    path: PathBuf,
+    file: File,
+    index: PackIndex,
+}
+
+/// The packs of one repository; an object is named by its global index: the pack's first index
+/// plus its position in that pack's index.
+#[derive(Debug)]
+pub struct Packs {
+    packs: Vec<Pack>,
+    /// The global index of each pack's first object, and the total count last.
+    starts: Vec<u32>,
+}
+
+impl Packs {
+    /// Opens every `objects/pack/*.idx` of the repository at `git_dir` and its pack.
+    pub fn open(git_dir: &Path) -> Result<Packs> {
+        let pack_dir = git_dir.join("objects").join("pack");
+        let mut index_paths = Vec::new();
+        match std::fs::read_dir(&pack_dir) {
+            Ok(entries) => {
+                for entry in entries {
+                    let path = entry
+                        .with_context(|| format!("listing {}", pack_dir.display()))?
+                        .path();
+                    if path.extension().is_some_and(|extension| extension == "idx") {
+                        index_paths.push(path);
+                    }
+                }
+            }
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+            Err(err) => return Err(err).with_context(|| format!("listing {}", pack_dir.display())),
+        }
+        index_paths.sort();
+        let mut packs = Vec::new();
+        let mut starts = vec![0u32];
+        for index_path in index_paths {
+            let path = index_path.with_extension("pack");
+            let file = File::open(&path).with_context(|| format!("opening {}", path.display()))?;
+            let index = PackIndex::open(&index_path)?;
+            let end = u64::from(*starts.last().unwrap()) + index.len() as u64;
+            let end = u32::try_from(end)
+                .ok()
+                .filter(|&end| end != NONE)
+                .ok_or_else(|| anyhow!("{}: too many objects", git_dir.display()))?;
+            starts.push(end);
+            packs.push(Pack { path, file, index });
+        }
+        Ok(Packs { packs, starts })
+    }
+
+    /// How many objects the packs hold (an object in two packs counts twice).
+    pub fn len(&self) -> usize {
+        *self.starts.last().unwrap() as usize
+    }
+
+    /// Whether the packs hold no object.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The global index of object `id` in the first pack holding it.
+    pub fn find(&self, id: &[u8]) -> Option<u32> {
+        self.packs
+            .iter()
+            .zip(&self.starts)
+            .find_map(|(pack, &start)| pack.index.find(id).map(|position| start + position as u32))
+    }
+
+    /// The id of the object at global index `index`.
+    pub fn id(&self, index: u32) -> &[u8] {
+        let (pack, position) = self.locate(index);
+        self.packs[pack].index.id(position)
+    }
+
+    fn locate(&self, index: u32) -> (usize, usize) {
+        let pack = self.starts.partition_point(|&start| start <= index) - 1;
+        (pack, (index - self.starts[pack]) as usize)
+    }
+}
+
+/// Where one entry's bytes are, and what it is based on.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    offset: u64,
+    /// Where the deflated data ends: the next entry's offset, or the trailer.
+    end: u64,
+    /// The base's global index ([`NONE`] for a whole object or a missing base).
+    base: u32,
+    /// The entry stores a whole object (a root of the forest).
+    whole: bool,
+}
+
+/// An object as the traversal hands it to a visitor.
+#[derive(Debug, Clone, Copy)]
+pub struct Object<'a> {
+    /// Its global index in [`Packs`].
+    pub index: u32,
+    pub kind: ObjectKind,
+    pub content: &'a [u8],
+}
+
+/// How an object was rebuilt from its parent, for visitors that reuse what they learned about it.
+#[derive(Debug)]
+pub struct Parent<'a, S> {
+    pub content: &'a [u8],
+    pub state: &'a S,
+    pub delta: &'a Delta<'a>,
+}
+
+/// What the traversal calls for every object. Each call returns the state kept for the
+/// object's delta children, which see it as [`Parent::state`].
+pub trait Visitor: Sync {
+    type State;
+    /// Called once per object; `parent` is set for objects rebuilt from a delta.
+    fn visit(
+        &self,
+        object: Object<'_>,
+        parent: Option<Parent<'_, Self::State>>,
+    ) -> Result<Self::State>;
+    /// Whether the visitor will look at `parent` for delta children (else they get `None`).
+    fn wants_parent(&self) -> bool {
+        false
+    }
+}
+
+/// What a traversal did, for benchmarks.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct TraversalStats {
+    pub objects: u64,
+    /// Objects rebuilt from a delta.
+    pub deltas: u64,
+    /// Bytes of pack data read (deflated).
+    pub bytes_read: u64,
+    /// Bytes the deflated data inflated to (objects and deltas).
+    pub bytes_inflated: u64,
+    /// Bytes of reconstructed objects.
+    pub bytes_reconstructed: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    objects: AtomicU64,
+    deltas: AtomicU64,
+    bytes_read: AtomicU64,
+    bytes_inflated: AtomicU64,
+    bytes_reconstructed: AtomicU64,
+}
+
+/// The delta forest of a set of packs.
+pub struct Forest<'p> {
+    packs: &'p Packs,
+    entries: Vec<Entry>,
+    /// Children of object `i`: `children[child_starts[i]..child_starts[i + 1]]`.
+    child_starts: Vec<u32>,
+    children: Vec<u32>,
+    /// Whole objects, the subtrees with the most objects first.
+    roots: Vec<u32>,
+    ref_deltas: usize,
+}
+
+impl<'p> Forest<'p> {
+    /// Reads every entry header of every pack and links deltas to their bases.
+    pub fn build(packs: &'p Packs) -> Result<Forest<'p>> {
+        let mut entries = Vec::with_capacity(packs.len());
+        let mut ref_bases: Vec<(u32, [u8; ID_LEN])> = Vec::new();
+        for (pack_number, pack) in packs.packs.iter().enumerate() {
+            let start = packs.starts[pack_number];
+            read_headers(pack, start, &mut entries, &mut ref_bases)?;
+        }
+        let ref_deltas = ref_bases.len();
+        for (index, base_id) in ref_bases {
+            entries[index as usize].base = packs.find(&base_id).unwrap_or(NONE);
+        }
+        let mut child_starts = vec![0u32; entries.len() + 1];
+        for entry in &entries {
+            if entry.base != NONE {
+                child_starts[entry.base as usize + 1] += 1;
+            }
+        }
+        for index in 1..child_starts.len() {
+            child_starts[index] += child_starts[index - 1];
+        }
+        let mut filled = child_starts.clone();
+        let mut children = vec![0u32; *child_starts.last().unwrap() as usize];
+        for (index, entry) in entries.iter().enumerate() {
+            if entry.base != NONE {
+                let slot = &mut filled[entry.base as usize];
+                children[*slot as usize] = index as u32;
+                *slot += 1;
+            }
+        }
+        let mut forest = Forest {
+            packs,
+            entries,
+            child_starts,
+            children,
+            roots: Vec::new(),
+            ref_deltas,
+        };
+        let mut roots: Vec<(u32, u32)> = (0..forest.entries.len() as u32)
+            .filter(|&index| forest.entries[index as usize].whole)
+            .map(|root| (forest.subtree_size(root), root))
+            .collect();
+        roots.sort_unstable_by(|a, b| b.cmp(a));
+        forest.roots = roots.into_iter().map(|(_, root)| root).collect();
+        Ok(forest)
+    }
+
+    /// How many entries are deltas against a base named by id (REF_DELTA).
+    pub fn ref_deltas(&self) -> usize {
+        self.ref_deltas
+    }
+
+    fn children_of(&self, index: u32) -> &[u32] {
+        let index = index as usize;
+        &self.children[self.child_starts[index] as usize..self.child_starts[index + 1] as usize]
+    }
+
+    fn subtree_size(&self, root: u32) -> u32 {
+        let mut size = 0;
+        let mut stack = vec![root];
+        while let Some(index) = stack.pop() {
+            size += 1;
+            stack.extend_from_slice(self.children_of(index));
+        }
+        size
+    }
+
+    /// Visits every object reachable from a whole object, on `threads` threads.
+    pub fn traverse<V: Visitor>(&self, visitor: &V, threads: usize) -> Result<TraversalStats> {
+        let next_root = AtomicUsize::new(0);
+        let failed = AtomicBool::new(false);
+        let first_error: Mutex<Option<anyhow::Error>> = Mutex::new(None);
+        let counters = Counters::default();
+        std::thread::scope(|scope| {
+            for _ in 0..threads.max(1) {
+                scope.spawn(|| {
+                    let mut worker = Worker::new(self, visitor, &counters);
+                    while !failed.load(Ordering::Relaxed) {
+                        let next = next_root.fetch_add(1, Ordering::Relaxed);
+                        let Some(&root) = self.roots.get(next) else {
+                            break;
+                        };
+                        if let Err(err) = worker.walk(root) {
+                            failed.store(true, Ordering::Relaxed);
+                            first_error
+                                .lock()
+                                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                                .get_or_insert(err);
+                        }
+                    }
+                });
+            }
+        });
+        if let Some(err) = first_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            return Err(err);
+        }
+        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        Ok(TraversalStats {
+            objects: load(&counters.objects),
+            deltas: load(&counters.deltas),
+            bytes_read: load(&counters.bytes_read),
+            bytes_inflated: load(&counters.bytes_inflated),
+            bytes_reconstructed: load(&counters.bytes_reconstructed),
+        })
+    }
+}
+
+/// Reads the entry headers of one pack, in offset order, through a large reused buffer.
+fn read_headers(
+    pack: &Pack,
+    start: u32,
+    entries: &mut Vec<Entry>,
+    ref_bases: &mut Vec<(u32, [u8; ID_LEN])>,
+) -> Result<()> {
+    const CHUNK: usize = 1 << 20;
+    let pack_len = pack
+        .file
+        .metadata()
+        .with_context(|| format!("reading {}", pack.path.display()))?
+        .len();
+    if pack_len < 12 + TRAILER_LEN {
+        bail!("{}: too short for a pack", pack.path.display());
+    }
+    let mut head = [0u8; 12];
+    read_at(&pack.file, &mut head, 0)
+        .with_context(|| format!("reading {}", pack.path.display()))?;
+    if &head[..4] != b"PACK"
+        || u32::from_be_bytes(head[8..12].try_into().unwrap()) as usize != pack.index.len()
+    {
+        bail!(
+            "{}: not a pack, or its object count differs from {}",
+            pack.path.display(),
+            pack.index.path().display()
+        );
+    }
+    let data_end = pack_len - TRAILER_LEN;
+    let mut by_offset: Vec<(u64, u32)> = Vec::with_capacity(pack.index.len());
+    for position in 0..pack.index.len() {
+        by_offset.push((pack.index.offset(position)?, position as u32));
+    }
+    by_offset.sort_unstable();
+    let first_entry = entries.len();
+    entries.resize(
+        first_entry + pack.index.len(),
+        Entry {
+            offset: 0,
+            end: 0,
+            base: NONE,
+            whole: false,
+        },
+    );
+    let mut chunk = vec![0u8; CHUNK];
+    let (mut chunk_at, mut chunk_len) = (0u64, 0usize);
+    for (order, &(offset, position)) in by_offset.iter().enumerate() {
+        let end = by_offset.get(order + 1).map_or(data_end, |&(next, _)| next);
+        let corrupt = |what: &str| {
+            anyhow!(
+                "{}: corrupt entry at offset {offset}: {what}",
+                pack.path.display()
+            )
+        };
+        if offset < 12 || end <= offset || end > data_end {
+            return Err(corrupt(
+                "outside the pack's data or overlapping the next entry",
+            ));
+        }
+        let header_end = end.min(offset + MAX_HEADER_LEN as u64);
+        if offset < chunk_at || header_end > chunk_at + chunk_len as u64 {
+            chunk_at = offset;
+            chunk_len = (data_end - offset).min(CHUNK as u64) as usize;
+            read_at(&pack.file, &mut chunk[..chunk_len], offset)
+                .with_context(|| format!("reading {}", pack.path.display()))?;
+        }
+        let bytes = &chunk[(offset - chunk_at) as usize..(header_end - chunk_at) as usize];
+        let header = parse_header(bytes).map_err(|err| corrupt(&err.to_string()))?;
+        let index = start + position;
+        let entry = &mut entries[first_entry + position as usize];
+        *entry = Entry {
+            offset,
+            end,
+            base: NONE,
+            whole: false,
+        };
+        match header.kind {
+            EntryKind::Object(_) => entry.whole = true,
+            EntryKind::OffsetDelta { base_distance } => {
+                let base_offset = offset
+                    .checked_sub(base_distance)
+                    .ok_or_else(|| corrupt("delta base before the pack's start"))?;
+                let found = by_offset
+                    .binary_search_by_key(&base_offset, |&(offset, _)| offset)
+                    .map_err(|_| corrupt("no entry at the delta base's offset"))?;
+                entry.base = start + by_offset[found].1;
+            }
+            EntryKind::RefDelta { base_id } => ref_bases.push((index, base_id)),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn read_at(file: &File, buffer: &mut [u8], offset: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buffer, offset)
+}
+
+#[cfg(windows)]
+fn read_at(file: &File, mut buffer: &mut [u8], mut offset: u64) -> std::io::Result<()> {
+    while !buffer.is_empty() {
+        match std::os::windows::fs::FileExt::seek_read(file, buffer, offset)? {
+            0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+            read => {
+                buffer = &mut buffer[read..];
+                offset += read as u64;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One object on the current path whose delta children are still being rebuilt.
+struct Frame<S> {
+    index: u32,
+    content: Vec<u8>,
+    state: S,
+    next_child: usize,
+}
+
+/// One thread's reusable buffers.
+struct Worker<'f, 'p, V: Visitor> {
+    forest: &'f Forest<'p>,
+    visitor: &'f V,
+    counters: &'f Counters,
+    inflater: Decompress,
+    deflated: Vec<u8>,
+    delta: Vec<u8>,
+    spare: Vec<Vec<u8>>,
+}
+
+impl<'f, 'p, V: Visitor> Worker<'f, 'p, V> {
+    fn new(forest: &'f Forest<'p>, visitor: &'f V, counters: &'f Counters) -> Self {
+        Worker {
+            forest,
+            visitor,
+            counters,
+            inflater: Decompress::new(true),
+            deflated: Vec::new(),
+            delta: Vec::new(),
+            spare: Vec::new(),
+        }
+    }
+
+    /// Rebuilds and visits `root` and all its descendants.
+    fn walk(&mut self, root: u32) -> Result<()> {
+        let mut content = self.spare.pop().unwrap_or_default();
+        let kind = self.read_entry(root, &mut content)?;
+        let kind = match kind {
+            EntryKind::Object(kind) => kind,
+            _ => unreachable!("roots are whole objects"),
+        };
+        let object = Object {
+            index: root,
+            kind,
+            content: &content,
+        };
+        let state = self.visitor.visit(object, None)?;
+        self.count(&content, false);
+        let mut stack = vec![Frame {
+            index: root,
+            content,
+            state,
+            next_child: 0,
+        }];
+        let wants_parent = self.visitor.wants_parent();
+        while let Some(top) = stack.last_mut() {
+            let children = self.forest.children_of(top.index);
+            let Some(&child) = children.get(top.next_child) else {
+                let done = stack.pop().unwrap();
+                self.spare.push(done.content);
+                continue;
+            };
+            top.next_child += 1;
+            let mut delta_bytes = std::mem::take(&mut self.delta);
+            self.read_entry(child, &mut delta_bytes)?;
+            let mut rebuilt = self.spare.pop().unwrap_or_default();
+            let top = stack.last().unwrap();
+            let delta = Delta::parse(&delta_bytes)
+                .and_then(|delta| {
+                    delta.apply(&top.content, &mut rebuilt)?;
+                    Ok(delta)
+                })
+                .map_err(|err| self.corrupt(child, err))?;
+            let object = Object {
+                index: child,
+                kind,
+                content: &rebuilt,
+            };
+            let parent = wants_parent.then_some(Parent {
+                content: &top.content,
+                state: &top.state,
+                delta: &delta,
+            });
+            let state = self.visitor.visit(object, parent)?;
+            self.delta = delta_bytes;
+            self.count(&rebuilt, true);
+            if self.forest.children_of(child).is_empty() {
+                self.spare.push(rebuilt);
+            } else {
+                // The parent's buffer is no longer needed once its last child is rebuilt, so a
+                // long chain holds two buffers, not one per link.
+                let top = stack.last().unwrap();
+                if top.next_child == self.forest.children_of(top.index).len() {
+                    let done = stack.pop().unwrap();
+                    self.spare.push(done.content);
+                }
+                stack.push(Frame {
+                    index: child,
+                    content: rebuilt,
+                    state,
+                    next_child: 0,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn count(&self, content: &[u8], delta: bool) {
+        self.counters.objects.fetch_add(1, Ordering::Relaxed);
+        self.counters
+            .bytes_reconstructed
+            .fetch_add(content.len() as u64, Ordering::Relaxed);
+        if delta {
+            self.counters.deltas.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn corrupt(&self, index: u32, err: anyhow::Error) -> anyhow::Error {
+        let (pack, _) = self.forest.packs.locate(index);
+        anyhow!(
+            "{}: corrupt entry at offset {}: {err}",
+            self.forest.packs.packs[pack].path.display(),
+            self.forest.entries[index as usize].offset
+        )
+    }
+
+    /// Reads and inflates entry `index` into `out`; returns its header's kind.
+    fn read_entry(&mut self, index: u32, out: &mut Vec<u8>) -> Result<EntryKind> {
+        let entry = self.forest.entries[index as usize];
+        let (pack, _) = self.forest.packs.locate(index);
+        let pack = &self.forest.packs.packs[pack];
+        let len = (entry.end - entry.offset) as usize;
+        self.deflated.clear();
+        self.deflated.resize(len, 0);
+        read_at(&pack.file, &mut self.deflated, entry.offset)
+            .with_context(|| format!("reading {}", pack.path.display()))?;
+        self.counters
+            .bytes_read
+            .fetch_add(len as u64, Ordering::Relaxed);
+        let header = parse_header(&self.deflated).map_err(|err| self.corrupt(index, err))?;
+        let size = header.inflated_size;
+        let deflated = &self.deflated[header.header_len..];
+        // Deflate cannot compress better than about 1:1032, so a larger size is a lie.
+        if size > deflated.len() as u64 * 1032 + 64 {
+            return Err(self.corrupt(index, anyhow!("inflated size {size} is impossible")));
+        }
+        let size = size as usize;
+        out.clear();
+        out.reserve(size + 1);
+        self.inflater.reset(true);
+        let status = self
+            .inflater
+            .decompress_vec(deflated, out, FlushDecompress::Finish)
+            .map_err(|err| anyhow!(err));
+        let status = status.map_err(|err| self.corrupt(index, err))?;
+        if status != Status::StreamEnd || out.len() != size {
+            return Err(self.corrupt(
+                index,
+                anyhow!("inflates to {} bytes, {size} announced", out.len()),
+            ));
+        }
+        self.counters
+            .bytes_inflated
+            .fetch_add(size as u64, Ordering::Relaxed);
+        Ok(header.kind)
+    }
+}

@@ -1,0 +1,567 @@
+//! The pack reader against git itself: every object it reconstructs hashes to the id the pack
+//! index gives it, it reconstructs exactly the objects `git cat-file --batch-all-objects` lists,
+//! and the verdicts it computes equal a plain reference reading every object with libgit2.
+//!
+//! Generated histories have many versions of each file (deep delta chains after
+//! `git repack -adf --depth=250 --window=250`), REF_DELTA entries, several packs, binary, empty,
+//! base64 and UTF-16 files, a file larger than zlib's window, tokens split across edits or
+//! appearing only when two copied ranges meet, tokens in file and directory names, credentials
+//! files and loose objects on top.
+
+mod common;
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use cio_hook::detect::{may_contain_secret, name_may_hold_token};
+use cio_hook::source::pack::{Forest, Object, PackVerdicts, Packs, Parent, Visitor};
+use cio_hook::source::verdicts::{Verdict, Verdicts};
+use common::{api_token, base64, random_alphanumerics, utf16_with_bom, Repo, Rng};
+use git2::{ObjectType, Oid, Repository};
+use sha1::{Digest, Sha1};
+
+/// A history whose files change a little in every commit, so that git stores most versions as
+/// deltas of others.
+struct History {
+    repo: Repo,
+    rng: Rng,
+    commits: usize,
+    code: Vec<String>,
+    big: Vec<String>,
+    binary: Vec<u8>,
+    wide: Vec<String>,
+}
+
+impl History {
+    fn new(seed: u64) -> History {
+        let mut rng = Rng::new(seed);
+        let code = (0..60).map(|_| clean_line(&mut rng)).collect();
+        // About 300 KB: larger than zlib's 32 KB window, so copies reach far back.
+        let big = (0..6000)
+            .map(|number| format!("{number:05} {}", random_alphanumerics(rng.seed(), 40)))
+            .collect();
+        let binary = (0..6000u32)
+            .map(|index| (index.wrapping_mul(2_654_435_761) >> 13) as u8 & 0x7f)
+            .collect();
+        let wide = (0..50).map(|_| clean_line(&mut rng)).collect();
+        History {
+            repo: Repo::new(),
+            rng,
+            commits: 0,
+            code,
+            big,
+            binary,
+            wide,
+        }
+    }
+
+    /// Makes `count` more commits, each editing every file a little.
+    fn commit(&mut self, count: usize) {
+        for _ in 0..count {
+            self.edit();
+            self.repo.git_ok(&["add", "-A"]);
+            self.repo.git_ok(&[
+                "commit",
+                "-q",
+                "--no-verify",
+                "--allow-empty",
+                "-m",
+                &format!("commit {}", self.commits),
+            ]);
+            self.commits += 1;
+        }
+    }
+
+    fn edit(&mut self) {
+        let rng = &mut self.rng;
+        let step = self.commits;
+        for _ in 0..3 {
+            let at = rng.below(self.code.len());
+            match rng.below(4) {
+                0 => self.code.insert(at, clean_line(rng)),
+                1 if self.code.len() > 20 => {
+                    self.code.remove(at);
+                }
+                _ => self.code[at] = clean_line(rng),
+            }
+        }
+        if rng.chance(15) {
+            let at = rng.below(self.code.len());
+            self.code.insert(at, secret_line(rng));
+        }
+        for _ in 0..3 {
+            let at = rng.below(self.big.len());
+            self.big[at] = format!("{at:05} {}", random_alphanumerics(rng.seed(), 40));
+        }
+        if step % 9 == 4 {
+            let at = rng.below(self.big.len());
+            self.big[at] = secret_line(rng);
+        }
+        for _ in 0..8 {
+            let at = rng.below(self.binary.len());
+            self.binary[at] = rng.below(256) as u8;
+        }
+        if step % 11 == 7 {
+            let at = rng.below(self.binary.len());
+            let token = api_token(rng.seed());
+            self.binary.splice(at..at, token.bytes().chain([0]));
+        }
+        let at = rng.below(self.wide.len());
+        self.wide[at] = if rng.chance(20) {
+            secret_line(rng)
+        } else {
+            clean_line(rng)
+        };
+
+        let repo = &self.repo;
+        repo.write("src/lib.rs", self.code.join("\n"));
+        repo.write("big.txt", self.big.join("\n"));
+        repo.write("data.bin", &self.binary);
+        repo.write("notes.utf16.txt", utf16_with_bom(&self.wide.join("\r\n")));
+        repo.write("empty.txt", "");
+        repo.write(
+            "clean/a/b/c.txt",
+            format!("so precious, and delicious {}\n", step / 5),
+        );
+        repo.write(
+            "docs/guide.md",
+            format!("# Guide\n\nrevision {}\n", step / 3),
+        );
+        // A token written over two commits: half, then the rest.
+        let token = api_token(step as u64 / 10);
+        let split = match step % 10 {
+            3 => format!("key = \"{}\n", &token[..17]),
+            4 => format!("key = \"{token}\"\n"),
+            _ => "key = none\n".to_string(),
+        };
+        repo.write("split.txt", split);
+        // A token that appears only when two copied ranges meet: the newline between them goes.
+        let tail = random_alphanumerics(step as u64 / 10, 32);
+        let filler = "unchanged text between the two halves\n".repeat(4);
+        let joined = match step % 10 {
+            5 => format!("{filler}left cio\n{tail} right\n{filler}"),
+            6 => format!("{filler}left cio{tail} right\n{filler}"),
+            _ => format!("{filler}left\n{filler}"),
+        };
+        repo.write("join.txt", joined);
+        // Names: a token in a file name and a directory name, credentials and config files.
+        let named = [
+            format!("notes-{}.txt", api_token(7)),
+            format!("{}/readme.txt", api_token(8)),
+            ".cargo/credentials.toml".to_string(),
+            "settings/config".to_string(),
+        ];
+        for (index, path) in named.iter().enumerate() {
+            let full = repo.path.join(path);
+            if step % 13 == 2 + index {
+                repo.write(
+                    path,
+                    format!("[registry]\ntoken = \"{}\"\n", random_alphanumerics(9, 32)),
+                );
+            } else if full.exists() {
+                std::fs::remove_file(full).unwrap();
+            }
+        }
+    }
+}
+
+fn clean_line(rng: &mut Rng) -> String {
+    match rng.below(6) {
+        0 => "so precious and delicious, ciox cio".to_string(),
+        1 => format!(
+            "let value_{} = compute({});",
+            rng.below(100),
+            rng.below(100)
+        ),
+        2 => format!(
+            "integrity = \"sha512-{}\"",
+            random_alphanumerics(rng.seed(), 60)
+        ),
+        _ => format!("// {}", random_alphanumerics(rng.seed(), 30)),
+    }
+}
+
+fn secret_line(rng: &mut Rng) -> String {
+    match rng.below(4) {
+        0 => format!("token = \"{}\"", api_token(rng.seed())),
+        1 => format!(
+            "blob: {}",
+            base64(format!("t={}\n", api_token(rng.seed())).as_bytes())
+        ),
+        2 => format!(
+            "CARGO_REGISTRY_TOKEN={}",
+            random_alphanumerics(rng.seed(), 24)
+        ),
+        _ => format!("x {} y", api_token(rng.seed())),
+    }
+}
+
+/// Every pack index of the repository at `git_dir`.
+fn index_paths(git_dir: &Path) -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(git_dir.join("objects/pack"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|extension| extension == "idx"))
+        .collect();
+    paths.sort();
+    paths
+}
+
+/// Ids as `git cat-file --batch-all-objects` lists them (loose and packed).
+fn all_object_ids(repo: &Repo, git_dir: &Path) -> HashSet<String> {
+    let git_dir = git_dir.to_str().unwrap();
+    repo.git_ok(&[
+        "--git-dir",
+        git_dir,
+        "cat-file",
+        "--batch-all-objects",
+        "--batch-check=%(objectname)",
+    ])
+    .lines()
+    .map(str::to_string)
+    .collect()
+}
+
+/// Hashes every object the traversal hands over and keeps its id.
+#[derive(Default)]
+struct Hasher<'p> {
+    packs: Option<&'p Packs>,
+    seen: Mutex<Vec<(String, bool)>>,
+}
+
+impl Visitor for Hasher<'_> {
+    type State = ();
+
+    fn visit(&self, object: Object<'_>, _parent: Option<Parent<'_, ()>>) -> anyhow::Result<()> {
+        let mut hasher = Sha1::new();
+        hasher.update(format!("{} {}\0", object.kind.name(), object.content.len()));
+        hasher.update(object.content);
+        let hash = hasher.finalize();
+        let id = self.packs.unwrap().id(object.index);
+        let hex = id.iter().map(|byte| format!("{byte:02x}")).collect();
+        self.seen.lock().unwrap().push((hex, hash.as_slice() == id));
+        Ok(())
+    }
+}
+
+/// Reconstructs every object of the packs at `git_dir`; returns (id, hashes to its id) per
+/// object, the number of objects rebuilt from a delta, and of those by a base's id.
+fn reconstruct_all(git_dir: &Path) -> (Vec<(String, bool)>, u64, usize) {
+    let packs = Packs::open(git_dir).unwrap();
+    let forest = Forest::build(&packs).unwrap();
+    let hasher = Hasher {
+        packs: Some(&packs),
+        ..Hasher::default()
+    };
+    let stats = forest.traverse(&hasher, 2).unwrap();
+    let seen = hasher.seen.into_inner().unwrap();
+    assert_eq!(seen.len() as u64, stats.objects);
+    assert_eq!(
+        seen.len(),
+        packs.len(),
+        "every packed object is reconstructed"
+    );
+    (seen, stats.deltas, forest.ref_deltas())
+}
+
+/// Checks the traversal against git on the packs of `repo`, which has no loose objects;
+/// returns how many entries were REF_DELTA.
+fn assert_reconstructs_every_object(repo: &Repo) -> usize {
+    let git_dir = repo.path.join(".git");
+    let counts = repo.git_ok(&["count-objects", "-v"]);
+    assert!(counts.lines().any(|line| line == "count: 0"), "{counts}");
+    let (seen, deltas, ref_deltas) = reconstruct_all(&git_dir);
+    let wrong: Vec<&String> = seen
+        .iter()
+        .filter(|(_, hashes)| !hashes)
+        .map(|(id, _)| id)
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "objects not hashing to their id: {wrong:?}"
+    );
+    assert!(
+        deltas * 3 > seen.len() as u64,
+        "{deltas} deltas of {}",
+        seen.len()
+    );
+    let reconstructed: HashSet<String> = seen.into_iter().map(|(id, _)| id).collect();
+    assert_eq!(reconstructed, all_object_ids(repo, &git_dir));
+    ref_deltas
+}
+
+#[test]
+fn every_object_of_deep_delta_chains_hashes_to_its_id() {
+    let mut history = History::new(1);
+    history.commit(60);
+    let repo = &history.repo;
+    repo.git_ok(&["repack", "-adfq", "--depth=250", "--window=250"]);
+    let chains = repo.git_ok(&[
+        "verify-pack",
+        "-v",
+        index_paths(&repo.path.join(".git"))[0].to_str().unwrap(),
+    ]);
+    assert!(
+        chains.contains("chain length = 20:"),
+        "expected delta chains of 20 and more:\n{}",
+        &chains[chains.len().saturating_sub(2000)..]
+    );
+    assert_eq!(assert_reconstructs_every_object(repo), 0);
+}
+
+#[test]
+fn ref_deltas_and_several_packs_reconstruct_every_object() {
+    let mut history = History::new(2);
+    history.commit(25);
+    let repo = &history.repo;
+    repo.git_ok(&["-c", "repack.useDeltaBaseOffset=false", "repack", "-adfq"]);
+    assert!(assert_reconstructs_every_object(repo) > 50);
+    // Two more packs on top, each holding what the commits since the last one added.
+    history.commit(10);
+    history.repo.git_ok(&["repack", "-dq"]);
+    history.commit(10);
+    history.repo.git_ok(&["repack", "-dq"]);
+    assert_eq!(index_paths(&history.repo.path.join(".git")).len(), 3);
+    assert_reconstructs_every_object(&history.repo);
+}
+
+/// The verdicts by the definitions of `Verdicts`, reading each object with libgit2: blobs and
+/// trees the packs do not hold are unknown.
+struct Reference {
+    repo: Repository,
+    packed: HashSet<Oid>,
+    trees: HashMap<Oid, Verdict>,
+}
+
+const EMPTY_BLOB: &str = "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391";
+
+impl Reference {
+    fn new(repo: &Repo) -> Reference {
+        let git_dir = repo.path.join(".git");
+        let mut packed = HashSet::new();
+        for index in index_paths(&git_dir) {
+            let output = common::clean_command("git", &repo.path)
+                .arg("show-index")
+                .stdin(std::fs::File::open(&index).unwrap())
+                .output()
+                .unwrap();
+            assert!(output.status.success());
+            for line in String::from_utf8(output.stdout).unwrap().lines() {
+                packed.insert(Oid::from_str(line.split(' ').nth(1).unwrap()).unwrap());
+            }
+        }
+        Reference {
+            repo: Repository::open(&git_dir).unwrap(),
+            packed,
+            trees: HashMap::new(),
+        }
+    }
+
+    fn blob(&self, id: Oid) -> Verdict {
+        if id == Oid::from_str(EMPTY_BLOB).unwrap() {
+            return Verdict::Clean;
+        }
+        if !self.packed.contains(&id) {
+            return Verdict::Unknown;
+        }
+        let blob = self.repo.find_blob(id).unwrap();
+        if may_contain_secret(b"", blob.content()) {
+            Verdict::Candidate
+        } else {
+            Verdict::Clean
+        }
+    }
+
+    fn tree(&mut self, id: Oid) -> Verdict {
+        if !self.packed.contains(&id) {
+            return Verdict::Unknown;
+        }
+        if let Some(&known) = self.trees.get(&id) {
+            return known;
+        }
+        let entries: Vec<(Vec<u8>, Oid, Option<ObjectType>)> = self
+            .repo
+            .find_tree(id)
+            .unwrap()
+            .iter()
+            .map(|entry| (entry.name_bytes().to_vec(), entry.id(), entry.kind()))
+            .collect();
+        let mut verdict = Verdict::Clean;
+        for (name, child, kind) in entries {
+            let clean = !name_may_hold_token(&name)
+                && match kind {
+                    Some(ObjectType::Tree) => self.tree(child) == Verdict::Clean,
+                    Some(ObjectType::Blob) => {
+                        !["credentials", "credentials.toml", "config", "config.toml"]
+                            .iter()
+                            .any(|credentials| name == credentials.as_bytes())
+                            && self.blob(child) == Verdict::Clean
+                    }
+                    _ => true,
+                };
+            if !clean {
+                verdict = Verdict::Candidate;
+                break;
+            }
+        }
+        self.trees.insert(id, verdict);
+        verdict
+    }
+}
+
+/// Compares `verdicts` with the reference on every object of the repository; returns how many
+/// blobs and trees were clean and candidates, for the caller to check the test saw both.
+fn assert_verdicts_equal_reference(repo: &Repo, verdicts: &dyn Verdicts) -> [usize; 4] {
+    let mut reference = Reference::new(repo);
+    let listing = repo.git_ok(&[
+        "cat-file",
+        "--batch-all-objects",
+        "--batch-check=%(objectname) %(objecttype)",
+    ]);
+    let mut counts = [0; 4];
+    let mut differences = Vec::new();
+    for line in listing.lines() {
+        let (id, kind) = line.split_once(' ').unwrap();
+        let id = Oid::from_str(id).unwrap();
+        let (ours, theirs, slot) = match kind {
+            "blob" => (verdicts.blob(id), reference.blob(id), 0),
+            "tree" => (verdicts.tree(id), reference.tree(id), 2),
+            _ => {
+                assert_eq!(verdicts.blob(id), Verdict::Unknown);
+                assert_eq!(verdicts.tree(id), Verdict::Unknown);
+                continue;
+            }
+        };
+        match theirs {
+            Verdict::Clean => counts[slot] += 1,
+            Verdict::Candidate => counts[slot + 1] += 1,
+            Verdict::Unknown => {}
+        }
+        if ours != theirs {
+            differences.push(format!("{kind} {id}: {ours:?}, reference {theirs:?}"));
+        }
+    }
+    assert!(differences.is_empty(), "{differences:#?}");
+    counts
+}
+
+#[test]
+fn pack_verdicts_equal_the_libgit2_reference() {
+    let mut history = History::new(3);
+    history.commit(40);
+    history
+        .repo
+        .git_ok(&["repack", "-adfq", "--depth=250", "--window=250"]);
+    // Loose objects on top: a new blob with a token, one clean, and the trees holding them.
+    history.commit(2);
+    let repo = &history.repo;
+    let git_dir = repo.path.join(".git");
+    let verdicts = PackVerdicts::compute(&git_dir).unwrap();
+    let [clean_blobs, candidate_blobs, clean_trees, candidate_trees] =
+        assert_verdicts_equal_reference(repo, &verdicts);
+    assert!(
+        clean_blobs > 50 && candidate_blobs > 10,
+        "{clean_blobs} {candidate_blobs}"
+    );
+    assert!(
+        clean_trees > 10 && candidate_trees > 10,
+        "{clean_trees} {candidate_trees}"
+    );
+    let loose = Oid::from_str(repo.git_ok(&["rev-parse", "HEAD:src/lib.rs"]).trim()).unwrap();
+    assert_eq!(verdicts.blob(loose), Verdict::Unknown);
+    let root = Oid::from_str(repo.git_ok(&["rev-parse", "HEAD^{tree}"]).trim()).unwrap();
+    assert_eq!(verdicts.tree(root), Verdict::Unknown);
+    let clean = Oid::from_str(repo.git_ok(&["rev-parse", "HEAD~5:clean"]).trim()).unwrap();
+    assert_eq!(verdicts.tree(clean), Verdict::Clean);
+}
+
+/// A copy of a small repository whose pack can be damaged.
+fn damaged_copy(
+    repo: &Repo,
+    name: &str,
+    damage: impl FnOnce(&Path, Vec<u8>) -> Vec<u8>,
+) -> PathBuf {
+    let copy = repo.sibling(name);
+    repo.git_ok(&["clone", "-q", "--bare", ".", copy.to_str().unwrap()]);
+    let pack = index_paths(&copy)[0].with_extension("pack");
+    let bytes = std::fs::read(&pack).unwrap();
+    let damaged = damage(&pack, bytes);
+    std::fs::remove_file(&pack).unwrap();
+    std::fs::write(&pack, damaged).unwrap();
+    copy
+}
+
+#[test]
+fn a_damaged_pack_is_an_error_naming_it_not_a_panic() {
+    let mut history = History::new(4);
+    history.commit(12);
+    let repo = &history.repo;
+    repo.git_ok(&["repack", "-adfq"]);
+    let truncated = damaged_copy(repo, "truncated.git", |_, mut bytes| {
+        bytes.truncate(bytes.len() * 2 / 3);
+        bytes
+    });
+    // A byte flipped in the middle of the data of each delta entry that git lists.
+    let flipped = damaged_copy(repo, "flipped.git", |pack, mut bytes| {
+        let listing = repo.git_ok(&["verify-pack", "-v", pack.to_str().unwrap()]);
+        let mut flips = 0;
+        for line in listing.lines() {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            // id type size size-in-pack offset depth base
+            if fields.len() == 7 && fields[1] == "blob" {
+                let in_pack: usize = fields[3].parse().unwrap();
+                let offset: usize = fields[4].parse().unwrap();
+                if in_pack > 16 {
+                    bytes[offset + in_pack / 2] ^= 0x5a;
+                    flips += 1;
+                }
+            }
+        }
+        assert!(flips > 0, "no delta entry found:\n{listing}");
+        bytes
+    });
+    for copy in [truncated, flipped] {
+        let err = match PackVerdicts::compute(&copy) {
+            Ok(_) => panic!("{} was read without an error", copy.display()),
+            Err(err) => format!("{err:#}"),
+        };
+        assert!(err.contains(".pack"), "{err}");
+    }
+}
+
+/// The read-only mirrors of public repositories, when this machine has them.
+fn mirrors() -> Vec<PathBuf> {
+    let mirrors: Vec<PathBuf> = [
+        "rust-lang+cargo",
+        "crate-ci+typos",
+        "rust-lang+crates.io",
+        "rust-lang+rust-analyzer",
+    ]
+    .iter()
+    .map(|name| Path::new("/work/.mirror").join(name).join("repo"))
+    .filter(|path| path.join("objects/pack").is_dir())
+    .collect();
+    if mirrors.is_empty() {
+        eprintln!("no mirrors under /work/.mirror: nothing to check");
+    }
+    mirrors
+}
+
+#[test]
+#[ignore = "reads every object of large public repositories (minutes)"]
+fn every_object_of_the_mirrors_hashes_to_its_id() {
+    for git_dir in mirrors() {
+        let started = std::time::Instant::now();
+        let (seen, _, _) = reconstruct_all(&git_dir);
+        let seconds = started.elapsed().as_secs_f64();
+        let wrong = seen.iter().filter(|(_, hashes)| !hashes).count();
+        eprintln!(
+            "{}: {} objects in {seconds:.2} s ({:.0} objects/s), {wrong} wrong",
+            git_dir.display(),
+            seen.len(),
+            seen.len() as f64 / seconds
+        );
+        assert_eq!(wrong, 0, "{}", git_dir.display());
+    }
+}
