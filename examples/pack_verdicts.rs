@@ -1,8 +1,10 @@
 //! Times `PackVerdicts::compute` on a repository, for benchmarks:
-//! `cargo run --release --example pack_verdicts -- /path/to/repo.git`
+//! `cargo run --release --example pack_verdicts -- /path/to/repo.git [full|windows|checked]`
 //! (run it under `/usr/bin/time -v` for peak memory).
 
 use std::path::PathBuf;
+
+use cio_hook::source::pack::{PackVerdicts, ScanMode};
 
 fn main() -> anyhow::Result<()> {
     let git_dir = PathBuf::from(
@@ -10,12 +12,22 @@ fn main() -> anyhow::Result<()> {
             .nth(1)
             .ok_or_else(|| anyhow::anyhow!("usage: pack_verdicts GIT_DIR"))?,
     );
-    let verdicts = cio_hook::source::pack::PackVerdicts::compute(&git_dir)?;
+    let mode = match std::env::args().nth(2).as_deref() {
+        None => None,
+        Some("full") => Some(ScanMode::Full),
+        Some("windows") => Some(ScanMode::Windows),
+        Some("checked") => Some(ScanMode::Checked),
+        Some(other) => anyhow::bail!("unknown mode {other}: full, windows or checked"),
+    };
+    let verdicts = match mode {
+        None => PackVerdicts::compute(&git_dir)?,
+        Some(mode) => PackVerdicts::compute_with(&git_dir, mode)?,
+    };
     let stats = verdicts.stats();
     let traversal = stats.traversal;
     println!(
         "{}: {:.3} s, {} objects ({} deltas, {:.0} objects/s), read {} MB, inflated {} MB, \
-         reconstructed {} MB; blobs {} clean / {} candidate, trees {} clean / {} candidate",
+         reconstructed {} MB, searched {} MB; blobs {} clean / {} candidate, trees {} clean / {} candidate",
         git_dir.display(),
         stats.seconds,
         traversal.objects,
@@ -24,6 +36,7 @@ fn main() -> anyhow::Result<()> {
         traversal.bytes_read >> 20,
         traversal.bytes_inflated >> 20,
         traversal.bytes_reconstructed >> 20,
+        stats.bytes_searched >> 20,
         stats.clean_blobs,
         stats.candidate_blobs,
         stats.clean_trees,

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use cio_hook::detect::{may_contain_secret, name_may_hold_token};
-use cio_hook::source::pack::{Forest, Object, PackVerdicts, Packs, Parent, Visitor};
+use cio_hook::source::pack::{Forest, Object, PackVerdicts, Packs, Parent, ScanMode, Visitor};
 use cio_hook::source::verdicts::{Verdict, Verdicts};
 use common::{api_token, base64, random_alphanumerics, utf16_with_bom, Repo, Rng};
 use git2::{ObjectType, Oid, Repository};
@@ -145,6 +145,23 @@ impl History {
             _ => format!("{filler}left\n{filler}"),
         };
         repo.write("join.txt", joined);
+        // Literals made only where two copied ranges meet: `ci` + `o…`, `CARGO_` + `REGISTRY…`.
+        let first: String = (0..6)
+            .map(|line| format!("first part, line {line}\n"))
+            .collect();
+        let between = "a middle part that one version drops\n".repeat(3);
+        let last: String = (0..6)
+            .map(|line| format!("last part, line {line}\n"))
+            .collect();
+        let value = random_alphanumerics(step as u64 / 10 + 100, 32);
+        let joint = match step % 10 {
+            8 => format!("{first}key ci{between}o{value} end\n{last}"),
+            9 => format!("{first}key cio{value} end\n{last}"),
+            1 => format!("{first}export CARGO_{between}REGISTRY_TOKEN={value}\n{last}"),
+            2 => format!("{first}export CARGO_REGISTRY_TOKEN={value}\n{last}"),
+            _ => format!("{first}{between}{last}"),
+        };
+        repo.write("joint.txt", joint);
         // Names: a token in a file name and a directory name, credentials and config files.
         let named = [
             format!("notes-{}.txt", api_token(7)),
@@ -457,7 +474,7 @@ fn pack_verdicts_equal_the_libgit2_reference() {
     history.commit(2);
     let repo = &history.repo;
     let git_dir = repo.path.join(".git");
-    let verdicts = PackVerdicts::compute(&git_dir).unwrap();
+    let verdicts = PackVerdicts::compute_with(&git_dir, ScanMode::Full).unwrap();
     let [clean_blobs, candidate_blobs, clean_trees, candidate_trees] =
         assert_verdicts_equal_reference(repo, &verdicts);
     assert!(
@@ -474,6 +491,70 @@ fn pack_verdicts_equal_the_libgit2_reference() {
     assert_eq!(verdicts.tree(root), Verdict::Unknown);
     let clean = Oid::from_str(repo.git_ok(&["rev-parse", "HEAD~5:clean"]).trim()).unwrap();
     assert_eq!(verdicts.tree(clean), Verdict::Clean);
+}
+
+/// Computes the verdicts in full and in window mode (checked against a full search of every
+/// blob); asserts they are equal on every object and returns the window mode's.
+fn assert_window_mode_equals_full(repo: &Repo, git_dir: &Path) -> PackVerdicts {
+    let full = PackVerdicts::compute_with(git_dir, ScanMode::Full).unwrap();
+    let checked = PackVerdicts::compute_with(git_dir, ScanMode::Checked)
+        .unwrap_or_else(|err| panic!("{}: {err:#}", git_dir.display()));
+    let windows = PackVerdicts::compute_with(git_dir, ScanMode::Windows).unwrap();
+    let listing = repo.git_ok(&[
+        "--git-dir",
+        git_dir.to_str().unwrap(),
+        "cat-file",
+        "--batch-all-objects",
+        "--batch-check=%(objectname)",
+    ]);
+    let mut differences = Vec::new();
+    for id in listing.lines() {
+        let id = Oid::from_str(id).unwrap();
+        let answers = |verdicts: &PackVerdicts| (verdicts.blob(id), verdicts.tree(id));
+        if answers(&full) != answers(&windows) || answers(&full) != answers(&checked) {
+            differences.push(format!(
+                "{id}: full {:?}, windows {:?}, checked {:?}",
+                answers(&full),
+                answers(&windows),
+                answers(&checked)
+            ));
+        }
+    }
+    assert!(differences.is_empty(), "{differences:#?}");
+    let (full_stats, window_stats) = (full.stats(), windows.stats());
+    assert_eq!(full_stats.candidate_blobs, window_stats.candidate_blobs);
+    assert_eq!(full_stats.clean_trees, window_stats.clean_trees);
+    eprintln!(
+        "{}: searched {} of {} bytes; full {:.2} s, windows {:.2} s",
+        git_dir.display(),
+        window_stats.bytes_searched,
+        full_stats.bytes_searched,
+        full_stats.seconds,
+        window_stats.seconds
+    );
+    windows
+}
+
+#[test]
+fn window_mode_verdicts_equal_full_mode_on_deep_delta_chains() {
+    let mut history = History::new(5);
+    history.commit(60);
+    let repo = &history.repo;
+    repo.git_ok(&["repack", "-adfq", "--depth=250", "--window=250"]);
+    let git_dir = repo.path.join(".git");
+    let windows = assert_window_mode_equals_full(repo, &git_dir);
+    let stats = windows.stats();
+    assert!(
+        stats.bytes_searched * 4 < stats.traversal.bytes_reconstructed,
+        "window mode searched {} of {} bytes",
+        stats.bytes_searched,
+        stats.traversal.bytes_reconstructed
+    );
+    assert!(stats.candidate_blobs > 10 && stats.clean_blobs > 50);
+    // REF_DELTA entries, and the window mode as the libgit2 reference sees it.
+    repo.git_ok(&["-c", "repack.useDeltaBaseOffset=false", "repack", "-adfq"]);
+    let windows = assert_window_mode_equals_full(repo, &git_dir);
+    assert_verdicts_equal_reference(repo, &windows);
 }
 
 /// A copy of a small repository whose pack can be damaged.
@@ -546,6 +627,15 @@ fn mirrors() -> Vec<PathBuf> {
         eprintln!("no mirrors under /work/.mirror: nothing to check");
     }
     mirrors
+}
+
+#[test]
+#[ignore = "reads every object of large public repositories (minutes)"]
+fn window_mode_verdicts_equal_full_mode_on_the_mirrors() {
+    let repo = Repo::new();
+    for git_dir in mirrors() {
+        assert_window_mode_equals_full(&repo, &git_dir);
+    }
 }
 
 #[test]

@@ -115,7 +115,7 @@ pub fn find_base64_tokens(bytes: &[u8]) -> Vec<DecodedToken> {
 }
 
 /// A UTF-16 byte-order mark at the start of `bytes`, and whether it is little-endian.
-fn utf16_bom(bytes: &[u8]) -> Option<bool> {
+pub fn utf16_bom(bytes: &[u8]) -> Option<bool> {
     match bytes {
         [0xFF, 0xFE, ..] => Some(true),
         [0xFE, 0xFF, ..] => Some(false),

@@ -88,6 +88,16 @@ static PREFILTER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!("(?-u){}", literals.join("|"))).unwrap()
 });
 
+/// The length of [`PREFILTER`]'s longest literal (`CARGO_REGISTR`).
+pub const PREFILTER_LONGEST_LITERAL: usize = 13;
+
+/// Every occurrence of a [`PREFILTER`] literal in `bytes`, in order. No literal's end is
+/// another's start (or its own), so occurrences never overlap and this is all of them: text
+/// built from pieces of other text holds an occurrence only inside one piece or across a joint.
+pub fn prefilter_matches(bytes: &[u8]) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
+    PREFILTER.find_iter(bytes).map(|found| found.range())
+}
+
 /// [`PREFILTER`]'s literals other than the token prefix.
 static OTHER_LITERALS: LazyLock<Regex> = LazyLock::new(|| {
     let mut literals = vec!["CARGO_REGISTR".to_string()];
@@ -306,6 +316,31 @@ mod tests {
             );
         }
         assert!(!name_may_hold_token(b"Cargo.toml"));
+    }
+
+    #[test]
+    fn prefilter_literals_never_overlap() {
+        let mut literals = vec!["cio", "CARGO_REGISTR"];
+        literals.extend(decode::BASE64_PREFIX_FORMS);
+        let longest = literals.iter().map(|literal| literal.len()).max();
+        assert_eq!(longest, Some(PREFILTER_LONGEST_LITERAL));
+        for first in &literals {
+            for second in &literals {
+                assert!(
+                    first == second || !first.contains(second),
+                    "{first} holds {second}"
+                );
+                for overlap in 1..first.len().min(second.len()) {
+                    assert_ne!(
+                        &first[first.len() - overlap..],
+                        &second[..overlap],
+                        "{first} and {second} can overlap"
+                    );
+                }
+            }
+        }
+        let found: Vec<_> = prefilter_matches(b"ciocio CARGO_REGISTRY jaWNpbY2lv").collect();
+        assert_eq!(found, vec![0..3, 3..6, 7..20, 22..25, 25..28, 28..32]);
     }
 
     #[test]

@@ -120,13 +120,22 @@ impl PackIndex {
 
     /// The position of object `id`, found through the fanout table and a binary search.
     pub fn find(&self, id: &[u8]) -> Option<usize> {
-        let first = usize::from(*id.first()?);
+        if id.len() != ID_LEN {
+            return None;
+        }
+        let first = usize::from(id[0]);
         let fanout = |byte: usize| read_u32(&self.data, HEADER_LEN + byte * 4) as usize;
         let mut low = if first == 0 { 0 } else { fanout(first - 1) };
         let mut high = fanout(first);
+        // Comparing the first eight bytes as a number settles almost every step.
+        let key = read_u64(id, 0);
         while low < high {
             let middle = low + (high - low) / 2;
-            match self.id(middle).cmp(id) {
+            let candidate = self.id(middle);
+            let order = read_u64(candidate, 0)
+                .cmp(&key)
+                .then_with(|| candidate[8..].cmp(&id[8..]));
+            match order {
                 std::cmp::Ordering::Less => low = middle + 1,
                 std::cmp::Ordering::Greater => high = middle,
                 std::cmp::Ordering::Equal => return Some(middle),
@@ -134,6 +143,10 @@ impl PackIndex {
         }
         None
     }
+}
+
+fn read_u64(data: &[u8], at: usize) -> u64 {
+    u64::from_be_bytes(data[at..at + 8].try_into().unwrap())
 }
 
 fn read_u32(data: &[u8], at: usize) -> u32 {

@@ -3,7 +3,8 @@
 //!
 //! [`idx`] reads pack indexes, [`entry`] entry headers, [`delta`] git's delta format;
 //! [`traverse`] rebuilds every object through the delta forest; [`verdicts`] turns what it sees
-//! into [`crate::source::verdicts::Verdicts`].
+//! into [`crate::source::verdicts::Verdicts`], searching a blob rebuilt from a delta only
+//! around what the delta changed.
 
 pub mod delta;
 pub mod entry;
@@ -13,7 +14,7 @@ pub mod verdicts;
 
 pub use entry::ObjectKind;
 pub use traverse::{Forest, Object, Packs, Parent, TraversalStats, Visitor};
-pub use verdicts::{PackStats, PackVerdicts};
+pub use verdicts::{PackStats, PackVerdicts, ScanMode};
 
 /// How many threads a pass over the packs uses: one per core.
 pub fn thread_count() -> usize {

@@ -1,17 +1,22 @@
 //! [`PackVerdicts`]: the verdict on every blob and tree the packs hold, from one traversal.
 
+use std::ops::Range;
 use std::path::Path;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 use git2::Oid;
 
+use super::delta::{Delta, Instruction};
 use super::entry::ObjectKind;
 use super::idx::ID_LEN;
 use super::traverse::{Forest, Object, Packs, Parent, TraversalStats, Visitor};
-use crate::detect::{may_contain_secret, name_may_hold_token};
+use crate::detect::decode::utf16_bom;
+use crate::detect::{
+    may_contain_secret, name_may_hold_token, prefilter_matches, PREFILTER_LONGEST_LITERAL,
+};
 use crate::source::verdicts::{Verdict, Verdicts};
 
 /// What is known about one object, by global index.
@@ -44,6 +49,21 @@ const CREDENTIALS_NAMES: [&[u8]; 4] = [
     b"config.toml",
 ];
 
+/// How blobs are tested for the literals every rule needs
+/// ([`prefilter_matches`](crate::detect::prefilter_matches)) before the detector runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScanMode {
+    /// Every blob is searched from end to end.
+    Full,
+    /// A blob rebuilt from a delta is searched only around what the delta inserts and where
+    /// two copied ranges meet; the occurrences inside copied ranges are its parent's, moved.
+    /// Blobs starting with a UTF-16 byte order mark, and their children, are searched in full.
+    Windows,
+    /// [`ScanMode::Windows`], with every blob also searched in full and the two results
+    /// compared: a difference is an error (for tests).
+    Checked,
+}
+
 /// Verdicts on every blob and tree of a repository's packs (`objects/pack/*.pack`), computed by
 /// one parallel traversal of all their objects. Loose objects, alternates and objects whose
 /// delta base is missing are [`Verdict::Unknown`].
@@ -61,21 +81,32 @@ pub struct PackStats {
     pub candidate_blobs: u64,
     pub clean_trees: u64,
     pub candidate_trees: u64,
+    /// Bytes of blobs searched for the literals every rule needs.
+    pub bytes_searched: u64,
     /// Wall time of the whole computation.
     pub seconds: f64,
 }
 
 impl PackVerdicts {
     /// Reads every pack of the repository at `git_dir` (its `.git` directory, or a bare
-    /// repository) once and decides every blob and tree in them.
+    /// repository) once and decides every blob and tree in them, searching delta children only
+    /// around their edits ([`ScanMode::Windows`], proven equal to a full search by tests on
+    /// generated and real repositories).
     pub fn compute(git_dir: &Path) -> Result<PackVerdicts> {
+        PackVerdicts::compute_with(git_dir, ScanMode::Windows)
+    }
+
+    /// [`PackVerdicts::compute`], searching blobs as `mode` says (the verdicts are the same).
+    pub fn compute_with(git_dir: &Path, mode: ScanMode) -> Result<PackVerdicts> {
         let started = Instant::now();
         let packs = Packs::open(git_dir)?;
         let forest = Forest::build(&packs)?;
         let pass = VerdictPass {
             packs: &packs,
+            mode,
             states: (0..packs.len()).map(|_| AtomicU8::new(UNKNOWN)).collect(),
             trees: Mutex::new(TreeChildren::default()),
+            bytes_searched: AtomicU64::new(0),
         };
         let traversal = forest.traverse(&pass, super::thread_count())?;
         drop(forest);
@@ -92,6 +123,7 @@ impl PackVerdicts {
             candidate_blobs: count(BLOB_CANDIDATE),
             clean_trees: count(TREE_CLEAN),
             candidate_trees: count(TREE_CANDIDATE),
+            bytes_searched: pass.bytes_searched.into_inner(),
             seconds: started.elapsed().as_secs_f64(),
         };
         Ok(PackVerdicts {
@@ -137,31 +169,90 @@ impl Verdicts for PackVerdicts {
 /// The visitor that decides blobs and records trees' children.
 struct VerdictPass<'p> {
     packs: &'p Packs,
+    mode: ScanMode,
     states: Vec<AtomicU8>,
     trees: Mutex<TreeChildren>,
+    bytes_searched: AtomicU64,
 }
 
-impl Visitor for VerdictPass<'_> {
-    type State = ();
+/// Where the literals every rule needs occur in a blob, sorted; `None` when unknown (the blob
+/// is not searched that way, or starts with a UTF-16 byte order mark).
+type Occurrences = Option<Vec<Range<usize>>>;
 
-    fn visit(&self, object: Object<'_>, _parent: Option<Parent<'_, ()>>) -> Result<()> {
-        let state = match object.kind {
+impl Visitor for VerdictPass<'_> {
+    type State = Occurrences;
+
+    fn visit(
+        &self,
+        object: Object<'_>,
+        parent: Option<Parent<'_, Occurrences>>,
+    ) -> Result<Occurrences> {
+        let (state, occurrences) = match object.kind {
             ObjectKind::Blob => {
-                if may_contain_secret(b"", object.content) {
+                let (candidate, occurrences) = self.test_blob(object.content, parent)?;
+                let state = if candidate {
                     BLOB_CANDIDATE
                 } else {
                     BLOB_CLEAN
-                }
+                };
+                (state, occurrences)
             }
-            ObjectKind::Tree => self.visit_tree(object),
-            ObjectKind::Commit | ObjectKind::Tag => OTHER,
+            ObjectKind::Tree => (self.visit_tree(object), None),
+            ObjectKind::Commit | ObjectKind::Tag => (OTHER, None),
         };
         self.states[object.index as usize].store(state, Ordering::Relaxed);
-        Ok(())
+        Ok(occurrences)
+    }
+
+    fn wants_parent(&self) -> bool {
+        self.mode != ScanMode::Full
     }
 }
 
 impl VerdictPass<'_> {
+    /// Whether a blob may hold a secret (exactly `may_contain_secret(b"", content)`), and the
+    /// occurrences its delta children can reuse.
+    fn test_blob(
+        &self,
+        content: &[u8],
+        parent: Option<Parent<'_, Occurrences>>,
+    ) -> Result<(bool, Occurrences)> {
+        if self.mode == ScanMode::Full || utf16_bom(content).is_some() {
+            self.searched(content.len());
+            return Ok((may_contain_secret(b"", content), None));
+        }
+        let occurrences = match parent {
+            Some(Parent {
+                state: Some(in_parent),
+                delta,
+                ..
+            }) => {
+                let (occurrences, searched) = occurrences_through_delta(content, in_parent, delta)?;
+                self.searched(searched);
+                occurrences
+            }
+            _ => {
+                self.searched(content.len());
+                prefilter_matches(content).collect()
+            }
+        };
+        if self.mode == ScanMode::Checked {
+            let full: Vec<Range<usize>> = prefilter_matches(content).collect();
+            if full != occurrences {
+                bail!("searching around a delta's edits found {occurrences:?}, a full search {full:?}");
+            }
+        }
+        // Without a byte order mark the detector reads the bytes as they are, and finds
+        // nothing where no literal occurs.
+        let candidate = !occurrences.is_empty() && may_contain_secret(b"", content);
+        Ok((candidate, Some(occurrences)))
+    }
+
+    fn searched(&self, bytes: usize) {
+        self.bytes_searched
+            .fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+
     /// A tree is a candidate on its own entries (a name that may hold a token, a possible
     /// credentials file, a child the packs do not hold, a malformed entry); otherwise its
     /// children are recorded and decide later.
@@ -192,6 +283,81 @@ impl VerdictPass<'_> {
             .add(tree.index, &children);
         TREE_PENDING
     }
+}
+
+/// The occurrences of the literals every rule needs in `content`, rebuilt by `delta` from a
+/// parent with occurrences `in_parent`, and how many bytes were searched to find them.
+///
+/// An occurrence is at most [`PREFILTER_LONGEST_LITERAL`] bytes long and occurrences never
+/// overlap, so each lies inside one copied range (an occurrence of the parent's, moved), or
+/// meets an inserted range, or crosses the joint of two copied ranges: windows of the longest
+/// literal's length minus one byte on each side of every insert and every such joint hold the
+/// latter two.
+fn occurrences_through_delta(
+    content: &[u8],
+    in_parent: &[Range<usize>],
+    delta: &Delta<'_>,
+) -> Result<(Vec<Range<usize>>, usize)> {
+    let reach = PREFILTER_LONGEST_LITERAL - 1;
+    let mut occurrences = Vec::new();
+    let mut windows: Vec<Range<usize>> = Vec::new();
+    let mut at: usize = 0;
+    let mut after_copy = false;
+    for instruction in delta.instructions() {
+        match instruction? {
+            Instruction::Copy { offset, len } => {
+                if after_copy {
+                    windows.push(at.saturating_sub(reach)..(at + reach).min(content.len()));
+                }
+                let end = offset + len;
+                let first = in_parent.partition_point(|found| found.start < offset);
+                for found in in_parent[first..]
+                    .iter()
+                    .take_while(|found| found.start < end)
+                {
+                    if found.end <= end {
+                        occurrences.push(found.start - offset + at..found.end - offset + at);
+                    }
+                }
+                after_copy = true;
+                at += len;
+            }
+            Instruction::Insert(literal) => {
+                let end = at + literal.len();
+                windows.push(at.saturating_sub(reach)..(end + reach).min(content.len()));
+                after_copy = false;
+                at = end;
+            }
+        }
+    }
+    let mut searched = 0;
+    let mut merged: Option<Range<usize>> = None;
+    let mut search = |window: Range<usize>, occurrences: &mut Vec<Range<usize>>| {
+        searched += window.len();
+        let start = window.start;
+        occurrences.extend(
+            prefilter_matches(&content[window]).map(|found| found.start + start..found.end + start),
+        );
+    };
+    // Windows come in order of their starts; overlapping ones are searched once.
+    for window in windows {
+        match &mut merged {
+            Some(current) if window.start <= current.end => {
+                current.end = current.end.max(window.end)
+            }
+            _ => {
+                if let Some(done) = merged.replace(window) {
+                    search(done, &mut occurrences);
+                }
+            }
+        }
+    }
+    if let Some(done) = merged {
+        search(done, &mut occurrences);
+    }
+    occurrences.sort_unstable_by_key(|found| found.start);
+    occurrences.dedup();
+    Ok((occurrences, searched))
 }
 
 /// One entry of a tree object.
@@ -296,6 +462,108 @@ impl TreeChildren {
                     }
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A delta as git writes it: sizes, then instructions (copies with every field byte).
+    fn encode(base_len: usize, pieces: &[Result<(usize, usize), &[u8]>]) -> (Vec<u8>, usize) {
+        let result_len: usize = pieces
+            .iter()
+            .map(|piece| match piece {
+                Ok((_, len)) => *len,
+                Err(literal) => literal.len(),
+            })
+            .sum();
+        let mut delta = Vec::new();
+        for mut size in [base_len, result_len] {
+            loop {
+                let byte = (size & 0x7f) as u8;
+                size >>= 7;
+                delta.push(if size > 0 { byte | 0x80 } else { byte });
+                if size == 0 {
+                    break;
+                }
+            }
+        }
+        for piece in pieces {
+            match piece {
+                Ok((offset, len)) => {
+                    delta.push(0xff);
+                    delta.extend_from_slice(&(*offset as u32).to_le_bytes());
+                    delta.extend_from_slice(&(*len as u32).to_le_bytes()[..3]);
+                }
+                Err(literal) => {
+                    delta.push(literal.len() as u8);
+                    delta.extend_from_slice(literal);
+                }
+            }
+        }
+        (delta, result_len)
+    }
+
+    fn through(
+        base: &[u8],
+        pieces: &[Result<(usize, usize), &[u8]>],
+    ) -> (Vec<u8>, Vec<Range<usize>>) {
+        let (bytes, _) = encode(base.len(), pieces);
+        let delta = Delta::parse(&bytes).unwrap();
+        let mut result = Vec::new();
+        delta.apply(base, &mut result).unwrap();
+        let in_base: Vec<Range<usize>> = prefilter_matches(base).collect();
+        let (found, _) = occurrences_through_delta(&result, &in_base, &delta).unwrap();
+        (result, found)
+    }
+
+    #[test]
+    fn a_literal_made_by_joining_two_copies_is_found() {
+        let base = b"some text ending in ci, then other text, o and more: cio";
+        let (result, found) = through(base, &[Ok((0, 22)), Ok((41, 15))]);
+        assert_eq!(&result[..], b"some text ending in cio and more: cio");
+        assert_eq!(found, vec![20..23, 34..37]);
+    }
+
+    #[test]
+    fn occurrences_through_random_deltas_equal_a_full_search() {
+        // Every literal whole and cut at every point, so that joints fall anywhere in one.
+        let mut pieces: Vec<&[u8]> = vec![b"plain text ", b"\n"];
+        for literal in ["cio", "CARGO_REGISTR", "Y2lv", "Npb", "jaW"] {
+            for cut in 0..literal.len() {
+                pieces.push(&literal.as_bytes()[..cut]);
+                pieces.push(&literal.as_bytes()[cut..]);
+            }
+        }
+        pieces.retain(|piece| !piece.is_empty());
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = |bound: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % bound as u64) as usize
+        };
+        for _ in 0..20_000 {
+            let base: Vec<u8> = (0..next(30) + 1)
+                .flat_map(|_| pieces[next(pieces.len())].iter().copied())
+                .collect();
+            let inserts: Vec<Vec<u8>> = (0..4)
+                .map(|_| pieces[next(pieces.len())].to_vec())
+                .collect();
+            let mut instructions = Vec::new();
+            for _ in 0..next(8) + 1 {
+                if next(3) == 0 {
+                    instructions.push(Err(&inserts[next(4)][..]));
+                } else {
+                    let offset = next(base.len());
+                    instructions.push(Ok((offset, next(base.len() - offset) + 1)));
+                }
+            }
+            let (result, found) = through(&base, &instructions);
+            let full: Vec<Range<usize>> = prefilter_matches(&result).collect();
+            assert_eq!(found, full, "{:?}", String::from_utf8_lossy(&result));
         }
     }
 }
