@@ -16,6 +16,7 @@ use crate::detect::{
 use crate::redact::{display_path, fingerprint, preview_line, redact_text, redact_token};
 use crate::report::{Finding, Report, Scope, Status, INLINE_ALLOW_MARKER};
 use crate::source::pre_push::{plan_push, PushPlan, RefUpdate};
+use crate::source::verdicts::{NoVerdicts, Verdicts};
 use crate::source::{
     blobs, commits, files, message, path_from_bytes, staged, tree_diff, AddedContent, AddedText,
     CommitInfo, TAG_MESSAGE,
@@ -267,6 +268,19 @@ impl Scanner {
         scope: Scope,
         progress: ProgressFn<'_>,
     ) -> Result<Report> {
+        self.scan_commits_with_verdicts(repo, commit_ids, scope, &NoVerdicts, progress)
+    }
+
+    /// [`Scanner::scan_commits`], skipping the subtrees and blobs that `verdicts` calls clean
+    /// (the findings are the same; only what is read differs).
+    pub fn scan_commits_with_verdicts(
+        &self,
+        repo: &Repository,
+        commit_ids: &[Oid],
+        scope: Scope,
+        verdicts: &dyn Verdicts,
+        progress: ProgressFn<'_>,
+    ) -> Result<Report> {
         let workers = std::thread::available_parallelism()
             .map_or(1, usize::from)
             .min(commit_ids.len() / MIN_COMMITS_PER_WORKER)
@@ -287,7 +301,7 @@ impl Scanner {
                 }
                 let last = (first + run_length).min(commit_ids.len());
                 for (position, &oid) in commit_ids.iter().enumerate().take(last).skip(first) {
-                    let findings = self.findings_in_commit(repo, oid, &clean)?;
+                    let findings = self.findings_in_commit(repo, oid, verdicts, &clean)?;
                     let found = findings.iter().filter(|f| f.is_blocking()).count();
                     blocking.fetch_add(found, Ordering::Relaxed);
                     done.fetch_add(1, Ordering::Relaxed);
@@ -298,7 +312,7 @@ impl Scanner {
         let mut scanned = if workers == 1 {
             let mut scanned = Vec::new();
             for (position, &oid) in commit_ids.iter().enumerate() {
-                let findings = self.findings_in_commit(repo, oid, &clean)?;
+                let findings = self.findings_in_commit(repo, oid, verdicts, &clean)?;
                 let found = findings.iter().filter(|f| f.is_blocking()).count();
                 let total = blocking.fetch_add(found, Ordering::Relaxed) + found;
                 progress(position + 1, commit_ids.len(), total);
@@ -356,12 +370,13 @@ impl Scanner {
         &self,
         repo: &Repository,
         oid: Oid,
+        verdicts: &dyn Verdicts,
         clean: &blobs::CleanBlobs,
     ) -> Result<Vec<Finding>> {
         let commit = repo
             .find_commit(oid)
             .with_context(|| format!("reading commit {oid}"))?;
-        self.findings_from(|sink| commits::added_in_commit(repo, &commit, clean, sink))
+        self.findings_from(|sink| commits::added_in_commit(repo, &commit, verdicts, clean, sink))
     }
 
     /// Scans what a push of `updates` to `remote` (at `url`) would make new there: commits,

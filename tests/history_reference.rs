@@ -2,12 +2,16 @@
 //! every changed file against the first parent (other parents of a merge narrowing the added
 //! lines, as documented), every added line and commit message scanned, with no prefilter, no
 //! blob cache and libgit2 reading every object. The findings (commit, path, line, column,
-//! offset, fingerprint, status) must be identical.
+//! offset, fingerprint, status) must be identical: from `cio-hook scan-history`, and from the
+//! commit walk given the reference verdicts (`common::verdicts`), all of them or only half.
 //!
 //! The generated history has merges and evil merges, renames and copies, a blob that is clean
-//! at one path and a credentials file at another, tokens in file names, binary, base64 and UTF-16 content, reverts to
-//! earlier blobs, a large file, enough commits for the scan to use several threads, a second
-//! root, deep delta chains (`git repack -adf --depth=250`) and loose objects on top.
+//! at one path and a credentials file at another, credentials files with and without tokens,
+//! tokens in file and directory names, files added below a directory whose name holds a token,
+//! whole directories moved (to names with and without tokens), binary, base64 and UTF-16
+//! content, reverts to earlier blobs, a large file, enough commits for the scan to use several
+//! threads, a second root, deep delta chains (`git repack -adf --depth=250`), a second pack and
+//! loose objects on top.
 
 mod common;
 
@@ -20,9 +24,12 @@ use std::sync::Arc;
 
 use cio_hook::allow::Allowlist;
 use cio_hook::detect::decode::decode_utf16;
-use cio_hook::source::commits::commit_info;
+use cio_hook::report::Scope;
+use cio_hook::source::commits::{all_commits, commit_info};
+use cio_hook::source::verdicts::Verdicts;
 use cio_hook::source::{AddedContent, AddedLine, AddedText, COMMIT_MESSAGE};
 use cio_hook::Scanner;
+use common::verdicts::{HalfForgotten, ReferenceVerdicts};
 use common::{api_token, clean_command, random_alphanumerics, trusted_publishing_token, Repo, Rng};
 use git2::{DiffOptions, ObjectType, Patch, Repository, Tree};
 
@@ -64,6 +71,27 @@ fn fast_findings(repo: &Repo, git_dir: &Path) -> Vec<Key> {
         .unwrap()
         .iter()
         .map(key_of)
+        .collect();
+    found.sort();
+    found
+}
+
+/// Findings of the commit walk over every commit of `git_dir`, skipping what `verdicts` calls
+/// clean, sorted.
+fn findings_with_verdicts(git_dir: &Path, verdicts: &dyn Verdicts) -> Vec<Key> {
+    let repo = Repository::open(git_dir).unwrap();
+    let scanner = Scanner::new(Allowlist::default());
+    let scope = Scope::Commits {
+        description: "all refs".to_string(),
+    };
+    let commits = all_commits(&repo).unwrap();
+    let report = scanner
+        .scan_commits_with_verdicts(&repo, &commits, scope, verdicts, &mut |_, _, _| {})
+        .unwrap();
+    let mut found: Vec<Key> = report
+        .findings
+        .iter()
+        .map(|finding| key_of(&serde_json::to_value(finding).unwrap()))
         .collect();
     found.sort();
     found
@@ -231,19 +259,39 @@ fn reference_findings(git_dir: &Path) -> Vec<Key> {
     found
 }
 
-/// Asserts that the fast scan and the reference agree, with a readable difference if not.
+/// Asserts that the fast scans (the command, and the walk given all or half of the reference
+/// verdicts) and the reference agree, with a readable difference if not.
 fn assert_same_findings(repo: &Repo, git_dir: &Path) -> usize {
-    let fast = fast_findings(repo, git_dir);
     let reference = reference_findings(git_dir);
-    let only_fast: Vec<_> = fast.iter().filter(|f| !reference.contains(f)).collect();
-    let only_reference: Vec<_> = reference.iter().filter(|f| !fast.contains(f)).collect();
+    let verdicts = ReferenceVerdicts::of_repository(git_dir);
+    let [(clean_blobs, candidate_blobs), (clean_trees, candidate_trees)] = verdicts.counts();
     assert!(
-        fast == reference,
-        "fast scan and reference differ ({} vs {} findings)\nonly in the fast scan: {only_fast:#?}\nonly in the reference: {only_reference:#?}",
-        fast.len(),
-        reference.len()
+        clean_blobs > 0 && candidate_blobs > 0 && clean_trees > 0 && candidate_trees > 0,
+        "verdicts too uniform to test the walk: {:?}",
+        verdicts.counts()
     );
-    fast.len()
+    let fast_scans = [
+        ("scan-history", fast_findings(repo, git_dir)),
+        (
+            "the walk with the reference verdicts",
+            findings_with_verdicts(git_dir, &verdicts),
+        ),
+        (
+            "the walk with half the reference verdicts",
+            findings_with_verdicts(git_dir, &HalfForgotten(&verdicts)),
+        ),
+    ];
+    for (name, fast) in fast_scans {
+        let only_fast: Vec<_> = fast.iter().filter(|f| !reference.contains(f)).collect();
+        let only_reference: Vec<_> = reference.iter().filter(|f| !fast.contains(f)).collect();
+        assert!(
+            fast == reference,
+            "{name} and the reference differ ({} vs {} findings)\nonly in {name}: {only_fast:#?}\nonly in the reference: {only_reference:#?}",
+            fast.len(),
+            reference.len()
+        );
+    }
+    reference.len()
 }
 
 /// Minimal base64 (standard alphabet, padded), for generating encoded tokens.
@@ -417,12 +465,16 @@ impl History {
         for _ in 0..1 + rng.below(3) {
             let paths: Vec<String> = files.keys().cloned().collect();
             let pick = |rng: &mut Rng| paths[rng.below(paths.len())].clone();
-            match rng.below(14) {
+            match rng.below(17) {
                 0 => {
                     let base = PATHS[rng.below(PATHS.len())];
                     let mut path = format!("new{}/{base}", self.next_name);
                     if rng.chance(10) {
                         path = format!("new{}/notes-{}.txt", self.next_name, api_token(rng.seed()));
+                    } else if rng.chance(10) {
+                        // A token as a directory's name: every file below carries it.
+                        path =
+                            format!("new{}/dir-{}/{base}", self.next_name, api_token(rng.seed()));
                     }
                     self.next_name += 1;
                     let lines = (0..1 + rng.below(12)).map(|_| random_line(rng)).collect();
@@ -444,6 +496,59 @@ impl History {
                     let lines = files[&from].clone();
                     let name = ["copy.rs", "copy.sh", "credentials", "copy.txt"][rng.below(4)];
                     files.insert(format!("copies{}/{name}", rng.below(3)), lines);
+                }
+                14 => {
+                    // A file added next to an existing one (below a directory whose name may
+                    // hold a token), sometimes in a new subdirectory.
+                    let from = pick(rng);
+                    let dir = from.rsplit_once('/').map_or("", |(dir, _)| dir);
+                    let name = match rng.below(3) {
+                        0 => format!("sub{}/added.rs", self.next_name),
+                        _ => format!("added{}.txt", self.next_name),
+                    };
+                    self.next_name += 1;
+                    let path = if dir.is_empty() {
+                        name
+                    } else {
+                        format!("{dir}/{name}")
+                    };
+                    let lines = (0..1 + rng.below(4)).map(|_| random_line(rng)).collect();
+                    files.insert(path, Rc::new(lines));
+                }
+                15 => {
+                    // A whole directory moved: its subtree unchanged under a new name, which
+                    // sometimes holds a token.
+                    let from = pick(rng);
+                    let Some((top, _)) = from.split_once('/') else {
+                        continue;
+                    };
+                    let top = format!("{top}/");
+                    let to = if rng.chance(30) {
+                        format!("renamed{}-{}/", self.next_name, api_token(rng.seed()))
+                    } else {
+                        format!("renamed{}/", self.next_name)
+                    };
+                    self.next_name += 1;
+                    let moved: Vec<String> = paths
+                        .iter()
+                        .filter(|path| path.starts_with(&top))
+                        .cloned()
+                        .collect();
+                    for path in moved {
+                        let lines = files.remove(&path).unwrap();
+                        files.insert(format!("{to}{}", &path[top.len()..]), lines);
+                    }
+                }
+                16 => {
+                    // A credentials file without a token: clean content at a credentials path.
+                    let name = [
+                        ".cargo/config.toml",
+                        "credentials.toml",
+                        ".cargo/credentials",
+                    ][rng.below(3)];
+                    let lines = vec!["[registry]".to_string(), "# no token here".to_string()];
+                    files.insert(format!("new{}/{name}", self.next_name), Rc::new(lines));
+                    self.next_name += 1;
                 }
                 4 if !self.past.is_empty() => {
                     let (path, lines) = self.past[rng.below(self.past.len())].clone();
@@ -582,11 +687,24 @@ fn generated_repository(seed: u64, rounds: usize, large_file: bool) -> Repo {
         .unwrap();
     assert!(output.status.success(), "{output:?}");
     repo.git_ok(&["reset", "-q", "--hard", "main"]);
-    // Deep delta chains, then loose objects on top.
+    // Deep delta chains, a second pack, then loose objects on top.
     repo.git_ok(&["repack", "-adfq", "--depth=250", "--window=250"]);
+    let token_dir = format!("late-{}", api_token(seed + 1));
+    repo.write(&format!("{token_dir}/plain.txt"), "nothing here\n");
+    repo.write("second-pack/.cargo/config.toml", "[build]\njobs = 2\n");
+    repo.git_ok(&["add", "."]);
+    repo.git_ok(&["commit", "-q", "--no-verify", "-m", "second pack"]);
+    repo.git_ok(&["repack", "-dq"]);
     repo.write("loose.txt", format!("late = \"{}\"\n", api_token(seed)));
-    repo.git_ok(&["add", "loose.txt"]);
+    repo.write(&format!("{token_dir}/later.txt"), "still nothing\n");
+    repo.write("second-pack/.cargo/credentials.toml", "[registry]\n");
+    repo.git_ok(&["add", "."]);
     repo.git_ok(&["commit", "-q", "--no-verify", "-m", "loose objects"]);
+    let packs = std::fs::read_dir(repo.path.join(".git/objects/pack"))
+        .unwrap()
+        .filter(|entry| entry.as_ref().unwrap().path().extension() == Some("pack".as_ref()))
+        .count();
+    assert_eq!(packs, 2, "expected two packs");
     repo
 }
 

@@ -13,6 +13,7 @@ use anyhow::{Context, Result};
 use git2::{Blob, DiffOptions, Oid, Patch, Repository};
 
 use super::tree_diff::FileChange;
+use super::verdicts::{NoVerdicts, Verdict, Verdicts};
 use super::{AddedContent, AddedLine, AddedText, CommitInfo};
 use crate::detect::credentials::is_credentials_path;
 use crate::detect::decode::decode_utf16;
@@ -69,14 +70,23 @@ pub fn added_in_changes(
     commit: Option<&Arc<CommitInfo>>,
     sink: &mut dyn FnMut(AddedText<'_>) -> Result<()>,
 ) -> Result<()> {
-    added_in_changes_skipping(repo, changes, commit, &CleanBlobs::default(), sink)
+    added_in_changes_skipping(
+        repo,
+        changes,
+        commit,
+        &NoVerdicts,
+        &CleanBlobs::default(),
+        sink,
+    )
 }
 
-/// [`added_in_changes`], skipping blobs already in `clean` and adding those found clean to it.
+/// [`added_in_changes`], skipping blobs that `verdicts` calls clean or that are already in
+/// `clean`, and adding those found clean to `clean`.
 pub fn added_in_changes_skipping(
     repo: &Repository,
     changes: &[FileChange],
     commit: Option<&Arc<CommitInfo>>,
+    verdicts: &dyn Verdicts,
     clean: &CleanBlobs,
     sink: &mut dyn FnMut(AddedText<'_>) -> Result<()>,
 ) -> Result<()> {
@@ -89,7 +99,9 @@ pub fn added_in_changes_skipping(
         let (new_id, _) = change.new;
         // A credentials file's verdict depends on its path, so it is never remembered.
         let remembered = !is_credentials_path(&change.path);
-        if new_id == empty_blob_id() || (remembered && clean.contains(new_id)) {
+        let known_clean =
+            remembered && (verdicts.blob(new_id) == Verdict::Clean || clean.contains(new_id));
+        if new_id == empty_blob_id() || known_clean {
             continue;
         }
         let new_blob = find_blob(repo, new_id, &change.path)?;

@@ -8,7 +8,8 @@ use git2::{Commit, ObjectType, Oid, Repository, Signature, Tree};
 
 use super::blobs::{added_in_changes_skipping, added_lines, as_text, find_blob, CleanBlobs};
 use super::pre_push::new_walk;
-use super::tree_diff::changed_files;
+use super::tree_diff::changed_files_to_scan;
+use super::verdicts::Verdicts;
 use super::{all_lines, path_from_bytes, AddedContent, AddedText, CommitInfo, COMMIT_MESSAGE};
 use crate::allow::Day;
 use crate::detect::may_contain_secret;
@@ -92,11 +93,12 @@ pub fn stash_only_commits(repo: &Repository) -> Result<HashSet<Oid>> {
 /// parent (a root commit: over the empty tree). For a merge, only lines that none of its parents
 /// had count, so a clean merge adds nothing and an "evil merge" adds what it introduced.
 ///
-/// Blobs in `clean` are known to hold nothing and are not read again; blobs found clean are
-/// added to it.
+/// Subtrees and blobs that `verdicts` calls clean are not read; blobs in `clean` are known to
+/// hold nothing and are not read again; blobs found clean are added to it.
 pub fn added_in_commit(
     repo: &Repository,
     commit: &Commit<'_>,
+    verdicts: &dyn Verdicts,
     clean: &CleanBlobs,
     sink: &mut dyn FnMut(AddedText<'_>) -> Result<()>,
 ) -> Result<()> {
@@ -111,17 +113,25 @@ pub fn added_in_commit(
         .map(|parent| parent.tree())
         .collect::<Result<Vec<_>, _>>()
         .context("reading a parent commit's tree")?;
-    let changes = changed_files(repo, parent_trees.first(), &tree)?;
+    let changes = changed_files_to_scan(repo, parent_trees.first(), &tree, verdicts)?;
     let other_parents = parent_trees.get(1..).unwrap_or_default();
-    added_in_changes_skipping(repo, &changes, Some(&info), clean, &mut |mut added| {
-        for parent_tree in other_parents {
-            keep_only_new_since(repo, &tree, parent_tree, &mut added)?;
-        }
-        if added.is_empty() {
-            return Ok(());
-        }
-        sink(added)
-    })
+    let with_commit = Some(&info);
+    added_in_changes_skipping(
+        repo,
+        &changes,
+        with_commit,
+        verdicts,
+        clean,
+        &mut |mut added| {
+            for parent_tree in other_parents {
+                keep_only_new_since(repo, &tree, parent_tree, &mut added)?;
+            }
+            if added.is_empty() {
+                return Ok(());
+            }
+            sink(added)
+        },
+    )
     .with_context(|| format!("scanning commit {}", info.short_oid()))
 }
 

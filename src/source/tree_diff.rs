@@ -5,9 +5,16 @@
 //! a 20,000-file repository then costs as much as listing the whole repository. Comparing subtree
 //! ids first makes the cost proportional to the directories the change touches, which is what
 //! keeps history scans and the staged scan fast.
+//!
+//! With [`Verdicts`] from a pass over every object, a changed subtree or blob known clean is
+//! skipped as well, so that a commit whose changes are all clean costs a few tree reads.
 
 use anyhow::{Context, Result};
 use git2::{ObjectType, Oid, Repository, Tree, TreeEntry};
+
+use super::verdicts::{NoVerdicts, Verdict, Verdicts};
+use crate::detect::credentials::is_credentials_path;
+use crate::detect::name_may_hold_token;
 
 /// A file that the new tree adds or changes. Deletions are not listed: they add nothing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,8 +36,19 @@ pub fn changed_files(
     old: Option<&Tree<'_>>,
     new: &Tree<'_>,
 ) -> Result<Vec<FileChange>> {
+    changed_files_to_scan(repo, old, new, &NoVerdicts)
+}
+
+/// [`changed_files`] without the changes that cannot add anything reportable according to
+/// `verdicts`: see [`compare_to_scan`].
+pub fn changed_files_to_scan(
+    repo: &Repository,
+    old: Option<&Tree<'_>>,
+    new: &Tree<'_>,
+    verdicts: &dyn Verdicts,
+) -> Result<Vec<FileChange>> {
     let mut changes = Vec::new();
-    compare(repo, old, new, &mut Vec::new(), &mut changes)?;
+    compare_to_scan(repo, old, new, &mut Vec::new(), verdicts, &mut changes)?;
     Ok(changes)
 }
 
@@ -41,6 +59,25 @@ pub fn compare(
     old: Option<&Tree<'_>>,
     new: &Tree<'_>,
     prefix: &mut Vec<u8>,
+    changes: &mut Vec<FileChange>,
+) -> Result<()> {
+    compare_to_scan(repo, old, new, prefix, &NoVerdicts, changes)
+}
+
+/// [`compare`], leaving out what `verdicts` shows cannot add anything reportable:
+/// - a changed subtree whose new id is clean is not read (no blob below it may hold a secret, no
+///   name below it may hold a token, none is a credentials file), unless its own path may hold
+///   a token: then the files added below it are still listed, for the path check;
+/// - a changed file whose new blob is clean is not listed, unless it is a cargo credentials file
+///   (whose test depends on the path) or it is added at a path that may hold a token.
+///
+/// A listed file may still have a clean blob; its content need not be read.
+pub fn compare_to_scan(
+    repo: &Repository,
+    old: Option<&Tree<'_>>,
+    new: &Tree<'_>,
+    prefix: &mut Vec<u8>,
+    verdicts: &dyn Verdicts,
     changes: &mut Vec<FileChange>,
 ) -> Result<()> {
     // Both trees list entries in git's order, so one merge pass pairs them up.
@@ -67,6 +104,8 @@ pub fn compare(
         let depth = prefix.len();
         prefix.extend_from_slice(entry.name_bytes());
         match entry.kind() {
+            Some(ObjectType::Tree)
+                if verdicts.tree(entry.id()) == Verdict::Clean && !name_may_hold_token(prefix) => {}
             Some(ObjectType::Tree) => {
                 let subtree = repo
                     .find_tree(entry.id())
@@ -79,7 +118,14 @@ pub fn compare(
                     _ => None,
                 };
                 prefix.push(b'/');
-                compare(repo, old_subtree.as_ref(), &subtree, prefix, changes)?;
+                compare_to_scan(
+                    repo,
+                    old_subtree.as_ref(),
+                    &subtree,
+                    prefix,
+                    verdicts,
+                    changes,
+                )?;
             }
             Some(ObjectType::Blob) if entry.filemode() != GITLINK_MODE => {
                 let old = before
@@ -87,6 +133,13 @@ pub fn compare(
                         kind == Some(ObjectType::Blob) && mode != GITLINK_MODE
                     })
                     .map(|(id, mode, _)| (id, mode));
+                let nothing_to_scan = verdicts.blob(entry.id()) == Verdict::Clean
+                    && !is_credentials_path(prefix)
+                    && (old.is_some() || !name_may_hold_token(prefix));
+                if nothing_to_scan {
+                    prefix.truncate(depth);
+                    continue;
+                }
                 changes.push(FileChange {
                     path: prefix.clone(),
                     old,

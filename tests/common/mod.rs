@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod servers;
+pub mod verdicts;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
