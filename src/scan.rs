@@ -15,6 +15,7 @@ use crate::detect::{
 };
 use crate::redact::{display_path, fingerprint, preview_line, redact_text, redact_token};
 use crate::report::{Finding, Report, Scope, Status, INLINE_ALLOW_MARKER};
+use crate::source::pack::{PackVerdicts, Packs};
 use crate::source::pre_push::{plan_push, PushPlan, RefUpdate};
 use crate::source::verdicts::{NoVerdicts, Verdicts};
 use crate::source::{
@@ -24,6 +25,19 @@ use crate::source::{
 
 /// Below this many commits per core, a commit scan stays on one thread.
 const MIN_COMMITS_PER_WORKER: usize = 1000;
+
+/// Below this many commits, a commit scan reads only what the commits change (hooks, short
+/// ranges): a pass over every packed object cannot pay for itself.
+const MIN_COMMITS_FOR_PACK_PASS: usize = 1000;
+
+/// A commit scan first decides every packed object ([`PackVerdicts`]) when it has at least one
+/// commit for this many packed objects. Measured on rust-lang/cargo (233,478 packed objects,
+/// 2 cores): the pass costs about 1.06 s (4.6 µs an object); scanning the newest 1,000, 3,000 and
+/// 10,000 commits took 0.47, 0.85 and 1.91 s without verdicts and 0.03, 0.10 and 0.20 s with
+/// them, about 0.17 ms saved a commit. The pass pays from about one commit for 37 objects
+/// (6,300 commits on cargo). Repositories whose commits change large candidate-free files save
+/// more a commit, so this errs on the side of the pass.
+const PACKED_OBJECTS_PER_COMMIT: usize = 40;
 
 /// Progress of a commit scan: commits done, commits in all, blocking findings so far.
 pub type ProgressFn<'a> = &'a mut dyn FnMut(usize, usize, usize);
@@ -260,7 +274,9 @@ impl Scanner {
     ///
     /// Commits are independent, so long lists are shared among worker threads, one per core,
     /// each with its own handle on the repository (libgit2 handles are not shared across
-    /// threads). `progress` is called on this thread.
+    /// threads). A long list is preceded by a pass over every packed object (see
+    /// [`PACKED_OBJECTS_PER_COMMIT`]) so that clean subtrees and blobs are not read.
+    /// `progress` is called on this thread.
     pub fn scan_commits(
         &self,
         repo: &Repository,
@@ -268,7 +284,27 @@ impl Scanner {
         scope: Scope,
         progress: ProgressFn<'_>,
     ) -> Result<Report> {
-        self.scan_commits_with_verdicts(repo, commit_ids, scope, &NoVerdicts, progress)
+        match self.pack_verdicts(repo, commit_ids.len()) {
+            Some(verdicts) => {
+                self.scan_commits_with_verdicts(repo, commit_ids, scope, &verdicts, progress)
+            }
+            None => self.scan_commits_with_verdicts(repo, commit_ids, scope, &NoVerdicts, progress),
+        }
+    }
+
+    /// Verdicts on every packed object of `repo`, when a scan of `commit_count` commits saves
+    /// more than computing them costs. Never for a server's quarantined push (the pushed
+    /// objects are not in the repository's packs), and never when the packs cannot be read
+    /// here: the scan then reads every object through libgit2, which reports real damage.
+    fn pack_verdicts(&self, repo: &Repository, commit_count: usize) -> Option<PackVerdicts> {
+        if commit_count < MIN_COMMITS_FOR_PACK_PASS || !self.extra_object_dirs.is_empty() {
+            return None;
+        }
+        let packed_objects = Packs::open(repo.commondir()).ok()?.len();
+        if commit_count.saturating_mul(PACKED_OBJECTS_PER_COMMIT) < packed_objects {
+            return None;
+        }
+        PackVerdicts::compute(repo.commondir()).ok()
     }
 
     /// [`Scanner::scan_commits`], skipping the subtrees and blobs that `verdicts` calls clean

@@ -3,7 +3,8 @@
 //! lines, as documented), every added line and commit message scanned, with no prefilter, no
 //! blob cache and libgit2 reading every object. The findings (commit, path, line, column,
 //! offset, fingerprint, status) must be identical: from `cio-hook scan-history`, and from the
-//! commit walk given the reference verdicts (`common::verdicts`), all of them or only half.
+//! commit walk given the reference verdicts (`common::verdicts`, all of them or only half) and
+//! the verdicts of the pass over the packs.
 //!
 //! The generated history has merges and evil merges, renames and copies, a blob that is clean
 //! at one path and a credentials file at another, credentials files with and without tokens,
@@ -26,11 +27,14 @@ use cio_hook::allow::Allowlist;
 use cio_hook::detect::decode::decode_utf16;
 use cio_hook::report::Scope;
 use cio_hook::source::commits::{all_commits, commit_info};
+use cio_hook::source::pack::PackVerdicts;
 use cio_hook::source::verdicts::Verdicts;
 use cio_hook::source::{AddedContent, AddedLine, AddedText, COMMIT_MESSAGE};
 use cio_hook::Scanner;
 use common::verdicts::{HalfForgotten, ReferenceVerdicts};
-use common::{api_token, clean_command, random_alphanumerics, trusted_publishing_token, Repo, Rng};
+use common::{
+    api_token, base64, clean_command, random_alphanumerics, trusted_publishing_token, Repo, Rng,
+};
 use git2::{DiffOptions, ObjectType, Patch, Repository, Tree};
 
 /// What a finding is compared on.
@@ -280,6 +284,10 @@ fn assert_same_findings(repo: &Repo, git_dir: &Path) -> usize {
             "the walk with half the reference verdicts",
             findings_with_verdicts(git_dir, &HalfForgotten(&verdicts)),
         ),
+        (
+            "the walk with the pack verdicts",
+            findings_with_verdicts(git_dir, &PackVerdicts::compute(git_dir).unwrap()),
+        ),
     ];
     for (name, fast) in fast_scans {
         let only_fast: Vec<_> = fast.iter().filter(|f| !reference.contains(f)).collect();
@@ -292,26 +300,6 @@ fn assert_same_findings(repo: &Repo, git_dir: &Path) -> usize {
         );
     }
     reference.len()
-}
-
-/// Minimal base64 (standard alphabet, padded), for generating encoded tokens.
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let group = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |acc, (i, &b)| acc | u32::from(b) << (16 - 8 * i));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(group >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 fn random_line(rng: &mut Rng) -> String {
