@@ -354,10 +354,9 @@ struct Reference {
 const EMPTY_BLOB: &str = "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391";
 
 impl Reference {
-    fn new(repo: &Repo) -> Reference {
-        let git_dir = repo.path.join(".git");
+    fn new(repo: &Repo, git_dir: &Path) -> Reference {
         let mut packed = HashSet::new();
-        for index in index_paths(&git_dir) {
+        for index in index_paths(git_dir) {
             let output = common::clean_command("git", &repo.path)
                 .arg("show-index")
                 .stdin(std::fs::File::open(&index).unwrap())
@@ -369,7 +368,7 @@ impl Reference {
             }
         }
         Reference {
-            repo: Repository::open(&git_dir).unwrap(),
+            repo: Repository::open(git_dir).unwrap(),
             packed,
             trees: HashMap::new(),
         }
@@ -429,9 +428,15 @@ impl Reference {
 
 /// Compares `verdicts` with the reference on every object of the repository; returns how many
 /// blobs and trees were clean and candidates, for the caller to check the test saw both.
-fn assert_verdicts_equal_reference(repo: &Repo, verdicts: &dyn Verdicts) -> [usize; 4] {
-    let mut reference = Reference::new(repo);
+fn assert_verdicts_equal_reference(
+    repo: &Repo,
+    git_dir: &Path,
+    verdicts: &dyn Verdicts,
+) -> [usize; 4] {
+    let mut reference = Reference::new(repo, git_dir);
     let listing = repo.git_ok(&[
+        "--git-dir",
+        git_dir.to_str().unwrap(),
         "cat-file",
         "--batch-all-objects",
         "--batch-check=%(objectname) %(objecttype)",
@@ -476,7 +481,7 @@ fn pack_verdicts_equal_the_libgit2_reference() {
     let git_dir = repo.path.join(".git");
     let verdicts = PackVerdicts::compute_with(&git_dir, ScanMode::Full).unwrap();
     let [clean_blobs, candidate_blobs, clean_trees, candidate_trees] =
-        assert_verdicts_equal_reference(repo, &verdicts);
+        assert_verdicts_equal_reference(repo, &git_dir, &verdicts);
     assert!(
         clean_blobs > 50 && candidate_blobs > 10,
         "{clean_blobs} {candidate_blobs}"
@@ -554,7 +559,7 @@ fn window_mode_verdicts_equal_full_mode_on_deep_delta_chains() {
     // REF_DELTA entries, and the window mode as the libgit2 reference sees it.
     repo.git_ok(&["-c", "repack.useDeltaBaseOffset=false", "repack", "-adfq"]);
     let windows = assert_window_mode_equals_full(repo, &git_dir);
-    assert_verdicts_equal_reference(repo, &windows);
+    assert_verdicts_equal_reference(repo, &git_dir, &windows);
 }
 
 /// A copy of a small repository whose pack can be damaged.
@@ -635,6 +640,24 @@ fn window_mode_verdicts_equal_full_mode_on_the_mirrors() {
     let repo = Repo::new();
     for git_dir in mirrors() {
         assert_window_mode_equals_full(&repo, &git_dir);
+    }
+}
+
+#[test]
+#[ignore = "reads every object of large public repositories (minutes)"]
+fn pack_verdicts_equal_the_libgit2_reference_on_the_mirrors() {
+    let repo = Repo::new();
+    for git_dir in mirrors() {
+        let verdicts = PackVerdicts::compute(&git_dir).unwrap();
+        let counts = assert_verdicts_equal_reference(&repo, &git_dir, &verdicts);
+        eprintln!(
+            "{}: equal to the reference; blobs clean/candidate {}/{}, trees {}/{}",
+            git_dir.display(),
+            counts[0],
+            counts[1],
+            counts[2],
+            counts[3]
+        );
     }
 }
 

@@ -25,6 +25,9 @@ pub struct PackIndex {
     offsets_at: usize,
     large_offsets_at: usize,
     large_offsets_count: usize,
+    /// Where the ids starting with each two-byte prefix begin (a finer fanout, built here, so
+    /// that a lookup searches a handful of ids).
+    prefix_starts: Vec<u32>,
 }
 
 impl PackIndex {
@@ -60,7 +63,7 @@ impl PackIndex {
             bail!(corrupt("size does not match the object count"));
         }
         let large_offsets_count = (data.len() - large_offsets_at - trailer) / 8;
-        let index = PackIndex {
+        let mut index = PackIndex {
             path: path.to_path_buf(),
             data,
             count,
@@ -68,6 +71,7 @@ impl PackIndex {
             offsets_at,
             large_offsets_at,
             large_offsets_count,
+            prefix_starts: Vec::new(),
         };
         if (1..count).any(|position| index.id(position - 1) >= index.id(position)) {
             bail!(corrupt("object ids not sorted"));
@@ -75,6 +79,15 @@ impl PackIndex {
         for position in 0..count {
             index.offset(position)?;
         }
+        let mut prefix_starts = vec![0u32; (1 << 16) + 1];
+        for position in 0..count {
+            let id = index.id(position);
+            prefix_starts[usize::from(u16::from_be_bytes([id[0], id[1]])) + 1] += 1;
+        }
+        for prefix in 1..prefix_starts.len() {
+            prefix_starts[prefix] += prefix_starts[prefix - 1];
+        }
+        index.prefix_starts = prefix_starts;
         Ok(index)
     }
 
@@ -118,24 +131,18 @@ impl PackIndex {
         ))
     }
 
-    /// The position of object `id`, found through the fanout table and a binary search.
+    /// The position of object `id`, found through the two-byte prefix table and a binary
+    /// search.
     pub fn find(&self, id: &[u8]) -> Option<usize> {
         if id.len() != ID_LEN {
             return None;
         }
-        let first = usize::from(id[0]);
-        let fanout = |byte: usize| read_u32(&self.data, HEADER_LEN + byte * 4) as usize;
-        let mut low = if first == 0 { 0 } else { fanout(first - 1) };
-        let mut high = fanout(first);
-        // Comparing the first eight bytes as a number settles almost every step.
-        let key = read_u64(id, 0);
+        let prefix = usize::from(u16::from_be_bytes([id[0], id[1]]));
+        let mut low = self.prefix_starts[prefix] as usize;
+        let mut high = self.prefix_starts[prefix + 1] as usize;
         while low < high {
             let middle = low + (high - low) / 2;
-            let candidate = self.id(middle);
-            let order = read_u64(candidate, 0)
-                .cmp(&key)
-                .then_with(|| candidate[8..].cmp(&id[8..]));
-            match order {
+            match self.id(middle).cmp(id) {
                 std::cmp::Ordering::Less => low = middle + 1,
                 std::cmp::Ordering::Greater => high = middle,
                 std::cmp::Ordering::Equal => return Some(middle),
@@ -143,10 +150,6 @@ impl PackIndex {
         }
         None
     }
-}
-
-fn read_u64(data: &[u8], at: usize) -> u64 {
-    u64::from_be_bytes(data[at..at + 8].try_into().unwrap())
 }
 
 fn read_u32(data: &[u8], at: usize) -> u32 {

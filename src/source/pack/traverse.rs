@@ -444,9 +444,8 @@ impl<'f, 'p, V: Visitor> Worker<'f, 'p, V> {
     fn walk(&mut self, root: u32) -> Result<()> {
         let mut content = self.spare.pop().unwrap_or_default();
         let kind = self.read_entry(root, &mut content)?;
-        let kind = match kind {
-            EntryKind::Object(kind) => kind,
-            _ => unreachable!("roots are whole objects"),
+        let EntryKind::Object(kind) = kind else {
+            return Err(self.corrupt(root, anyhow!("a delta where a whole object was read")));
         };
         let object = Object {
             index: root,
@@ -466,7 +465,7 @@ impl<'f, 'p, V: Visitor> Worker<'f, 'p, V> {
             let children = self.forest.children_of(top.index);
             let Some(&child) = children.get(top.next_child) else {
                 let done = stack.pop().unwrap();
-                self.spare.push(done.content);
+                self.recycle(done.content);
                 continue;
             };
             top.next_child += 1;
@@ -494,14 +493,14 @@ impl<'f, 'p, V: Visitor> Worker<'f, 'p, V> {
             self.delta = delta_bytes;
             self.count(&rebuilt, true);
             if self.forest.children_of(child).is_empty() {
-                self.spare.push(rebuilt);
+                self.recycle(rebuilt);
             } else {
                 // The parent's buffer is no longer needed once its last child is rebuilt, so a
                 // long chain holds two buffers, not one per link.
                 let top = stack.last().unwrap();
                 if top.next_child == self.forest.children_of(top.index).len() {
                     let done = stack.pop().unwrap();
-                    self.spare.push(done.content);
+                    self.recycle(done.content);
                 }
                 stack.push(Frame {
                     index: child,
@@ -511,7 +510,19 @@ impl<'f, 'p, V: Visitor> Worker<'f, 'p, V> {
                 });
             }
         }
+        self.deflated.shrink_to(1 << 20);
+        self.delta.shrink_to(1 << 20);
         Ok(())
+    }
+
+    /// Keeps a buffer for reuse, unless it is large or enough are kept: the pool must not hold
+    /// on to the memory of the few huge objects.
+    fn recycle(&mut self, buffer: Vec<u8>) {
+        const KEPT_BUFFERS: usize = 16;
+        const KEPT_CAPACITY: usize = 1 << 20;
+        if self.spare.len() < KEPT_BUFFERS && buffer.capacity() <= KEPT_CAPACITY {
+            self.spare.push(buffer);
+        }
     }
 
     fn count(&self, content: &[u8], delta: bool) {

@@ -175,37 +175,40 @@ struct VerdictPass<'p> {
     bytes_searched: AtomicU64,
 }
 
-/// Where the literals every rule needs occur in a blob, sorted; `None` when unknown (the blob
-/// is not searched that way, or starts with a UTF-16 byte order mark).
-type Occurrences = Option<Vec<Range<usize>>>;
+/// What visiting an object taught that its delta children can reuse.
+enum Learned {
+    Nothing,
+    /// Where the literals every rule needs occur in a blob (without a UTF-16 byte order mark),
+    /// sorted.
+    Occurrences(Vec<Range<usize>>),
+    /// A tree's entries that name a stored object: the entry's bytes in the tree, and the
+    /// child reference it resolved to.
+    Entries(Vec<(Range<usize>, u32)>),
+}
 
 impl Visitor for VerdictPass<'_> {
-    type State = Occurrences;
+    type State = Learned;
 
-    fn visit(
-        &self,
-        object: Object<'_>,
-        parent: Option<Parent<'_, Occurrences>>,
-    ) -> Result<Occurrences> {
-        let (state, occurrences) = match object.kind {
+    fn visit(&self, object: Object<'_>, parent: Option<Parent<'_, Learned>>) -> Result<Learned> {
+        let (state, learned) = match object.kind {
             ObjectKind::Blob => {
-                let (candidate, occurrences) = self.test_blob(object.content, parent)?;
+                let (candidate, learned) = self.test_blob(object.content, parent)?;
                 let state = if candidate {
                     BLOB_CANDIDATE
                 } else {
                     BLOB_CLEAN
                 };
-                (state, occurrences)
+                (state, learned)
             }
-            ObjectKind::Tree => (self.visit_tree(object), None),
-            ObjectKind::Commit | ObjectKind::Tag => (OTHER, None),
+            ObjectKind::Tree => self.visit_tree(object, parent),
+            ObjectKind::Commit | ObjectKind::Tag => (OTHER, Learned::Nothing),
         };
         self.states[object.index as usize].store(state, Ordering::Relaxed);
-        Ok(occurrences)
+        Ok(learned)
     }
 
     fn wants_parent(&self) -> bool {
-        self.mode != ScanMode::Full
+        true
     }
 }
 
@@ -215,15 +218,15 @@ impl VerdictPass<'_> {
     fn test_blob(
         &self,
         content: &[u8],
-        parent: Option<Parent<'_, Occurrences>>,
-    ) -> Result<(bool, Occurrences)> {
+        parent: Option<Parent<'_, Learned>>,
+    ) -> Result<(bool, Learned)> {
         if self.mode == ScanMode::Full || utf16_bom(content).is_some() {
             self.searched(content.len());
-            return Ok((may_contain_secret(b"", content), None));
+            return Ok((may_contain_secret(b"", content), Learned::Nothing));
         }
         let occurrences = match parent {
             Some(Parent {
-                state: Some(in_parent),
+                state: Learned::Occurrences(in_parent),
                 delta,
                 ..
             }) => {
@@ -239,13 +242,15 @@ impl VerdictPass<'_> {
         if self.mode == ScanMode::Checked {
             let full: Vec<Range<usize>> = prefilter_matches(content).collect();
             if full != occurrences {
-                bail!("searching around a delta's edits found {occurrences:?}, a full search {full:?}");
+                bail!(
+                    "searching around a delta's edits found {occurrences:?}, a full search {full:?}"
+                );
             }
         }
         // Without a byte order mark the detector reads the bytes as they are, and finds
         // nothing where no literal occurs.
         let candidate = !occurrences.is_empty() && may_contain_secret(b"", content);
-        Ok((candidate, Some(occurrences)))
+        Ok((candidate, Learned::Occurrences(occurrences)))
     }
 
     fn searched(&self, bytes: usize) {
@@ -255,34 +260,84 @@ impl VerdictPass<'_> {
 
     /// A tree is a candidate on its own entries (a name that may hold a token, a possible
     /// credentials file, a child the packs do not hold, a malformed entry); otherwise its
-    /// children are recorded and decide later.
-    fn visit_tree(&self, tree: Object<'_>) -> u8 {
-        let mut children = Vec::new();
-        for entry in TreeEntries(tree.content) {
-            let Some(entry) = entry else {
-                return TREE_CANDIDATE;
+    /// children are recorded and decide later. An entry identical to one of the parent tree's
+    /// (same mode, name and id) reuses the parent's lookup of its id.
+    fn visit_tree(&self, tree: Object<'_>, parent: Option<Parent<'_, Learned>>) -> (u8, Learned) {
+        let inherited = match &parent {
+            Some(Parent {
+                content,
+                state: Learned::Entries(entries),
+                ..
+            }) => Some((*content, entries.as_slice())),
+            _ => None,
+        };
+        let mut next_inherited = 0;
+        let mut entries = Vec::new();
+        // A candidate tree still looks up every entry, for its delta children to reuse.
+        let mut candidate = false;
+        for entry in TreeEntries::new(tree.content) {
+            let Some((bytes, entry)) = entry else {
+                return (TREE_CANDIDATE, Learned::Nothing);
             };
-            if name_may_hold_token(entry.name) {
-                return TREE_CANDIDATE;
-            }
-            let reference = match entry.mode {
+            candidate |= name_may_hold_token(entry.name);
+            let kind = match entry.mode {
                 b"160000" => continue,
                 b"40000" => TREE_BIT,
-                _ if CREDENTIALS_NAMES.contains(&entry.name) => return TREE_CANDIDATE,
-                _ if entry.id == EMPTY_BLOB => continue,
-                _ => 0,
+                _ => {
+                    candidate |= CREDENTIALS_NAMES.contains(&entry.name);
+                    if entry.id == EMPTY_BLOB {
+                        continue;
+                    }
+                    0
+                }
             };
-            match self.packs.find(entry.id) {
-                Some(index) if index & TREE_BIT == 0 => children.push(index | reference),
-                _ => return TREE_CANDIDATE,
+            let entry_bytes = &tree.content[bytes.clone()];
+            let mut reference = None;
+            if let Some((parent_content, parent_entries)) = inherited {
+                // Both trees are sorted by name: skip the parent's entries before this one.
+                while let Some((range, child)) = parent_entries.get(next_inherited) {
+                    let parent_bytes = &parent_content[range.clone()];
+                    if parent_bytes == entry_bytes {
+                        reference = Some(*child);
+                        next_inherited += 1;
+                        break;
+                    }
+                    if entry_name(parent_bytes) >= entry.name {
+                        break;
+                    }
+                    next_inherited += 1;
+                }
             }
+            let reference = match reference {
+                Some(reference) => reference,
+                None => match self.packs.find(entry.id) {
+                    Some(index) if index & TREE_BIT == 0 => index | kind,
+                    // Not in the packs: unknown, so this tree is a candidate.
+                    _ => {
+                        candidate = true;
+                        continue;
+                    }
+                },
+            };
+            entries.push((bytes, reference));
         }
+        if candidate {
+            return (TREE_CANDIDATE, Learned::Entries(entries));
+        }
+        let children: Vec<u32> = entries.iter().map(|&(_, reference)| reference).collect();
         self.trees
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .add(tree.index, &children);
-        TREE_PENDING
+        (TREE_PENDING, Learned::Entries(entries))
     }
+}
+
+/// The name in a tree entry's bytes (`mode name\0id`).
+fn entry_name(entry: &[u8]) -> &[u8] {
+    let start = memchr::memchr(b' ', entry).map_or(0, |space| space + 1);
+    let end = memchr::memchr(0, &entry[start..]).map_or(entry.len(), |nul| start + nul);
+    &entry[start..end]
 }
 
 /// The occurrences of the literals every rule needs in `content`, rebuilt by `delta` from a
@@ -367,17 +422,25 @@ struct TreeEntry<'a> {
     id: &'a [u8],
 }
 
-/// The entries of a tree object's content; `None` for a malformed entry (then stops).
-struct TreeEntries<'a>(&'a [u8]);
+/// The entries of a tree object's content, each with its bytes' range in the content; `None`
+/// for a malformed entry (then stops).
+struct TreeEntries<'a> {
+    content: &'a [u8],
+    at: usize,
+}
+
+impl<'a> TreeEntries<'a> {
+    fn new(content: &'a [u8]) -> Self {
+        TreeEntries { content, at: 0 }
+    }
+}
 
 impl<'a> Iterator for TreeEntries<'a> {
-    type Item = Option<TreeEntry<'a>>;
+    type Item = Option<(Range<usize>, TreeEntry<'a>)>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.0.is_empty() {
-            return None;
-        }
-        let rest = self.0;
+        let start = self.at;
+        let rest = self.content.get(start..).filter(|rest| !rest.is_empty())?;
         let parsed = (|| {
             let space = memchr::memchr(b' ', rest)?;
             let nul = space + 1 + memchr::memchr(0, &rest[space + 1..])?;
@@ -393,11 +456,11 @@ impl<'a> Iterator for TreeEntries<'a> {
         })();
         match parsed {
             Some((entry, len)) => {
-                self.0 = &rest[len..];
-                Some(Some(entry))
+                self.at = start + len;
+                Some(Some((start..start + len, entry)))
             }
             None => {
-                self.0 = &[];
+                self.at = self.content.len();
                 Some(None)
             }
         }
