@@ -17,6 +17,7 @@ use crate::redact::{display_path, fingerprint, preview_line, redact_text, redact
 use crate::report::{Finding, Report, Scope, Status, INLINE_ALLOW_MARKER};
 use crate::source::pack::{PackVerdicts, Packs};
 use crate::source::pre_push::{plan_push, PushPlan, RefUpdate};
+use crate::source::tree_diff::TreeReader;
 use crate::source::verdicts::{NoVerdicts, Verdicts};
 use crate::source::{
     blobs, commits, files, message, path_from_bytes, staged, tree_diff, AddedContent, AddedText,
@@ -329,6 +330,7 @@ impl Scanner {
         // the same worker's object cache.
         let run_length = (commit_ids.len() / (workers * 8)).max(MIN_COMMITS_PER_WORKER);
         let scan_some = |repo: &Repository| -> Result<Vec<(usize, Vec<Finding>)>> {
+            let mut trees = TreeReader::new(repo);
             let mut scanned = Vec::new();
             loop {
                 let first = next.fetch_add(run_length, Ordering::Relaxed);
@@ -337,7 +339,7 @@ impl Scanner {
                 }
                 let last = (first + run_length).min(commit_ids.len());
                 for (position, &oid) in commit_ids.iter().enumerate().take(last).skip(first) {
-                    let findings = self.findings_in_commit(repo, oid, verdicts, &clean)?;
+                    let findings = self.findings_in_commit(&mut trees, oid, verdicts, &clean)?;
                     let found = findings.iter().filter(|f| f.is_blocking()).count();
                     blocking.fetch_add(found, Ordering::Relaxed);
                     done.fetch_add(1, Ordering::Relaxed);
@@ -346,9 +348,10 @@ impl Scanner {
             }
         };
         let mut scanned = if workers == 1 {
+            let mut trees = TreeReader::new(repo);
             let mut scanned = Vec::new();
             for (position, &oid) in commit_ids.iter().enumerate() {
-                let findings = self.findings_in_commit(repo, oid, verdicts, &clean)?;
+                let findings = self.findings_in_commit(&mut trees, oid, verdicts, &clean)?;
                 let found = findings.iter().filter(|f| f.is_blocking()).count();
                 let total = blocking.fetch_add(found, Ordering::Relaxed) + found;
                 progress(position + 1, commit_ids.len(), total);
@@ -404,15 +407,16 @@ impl Scanner {
     /// The findings in what one commit adds.
     fn findings_in_commit(
         &self,
-        repo: &Repository,
+        trees: &mut TreeReader<'_>,
         oid: Oid,
         verdicts: &dyn Verdicts,
         clean: &blobs::CleanBlobs,
     ) -> Result<Vec<Finding>> {
-        let commit = repo
+        let commit = trees
+            .repo()
             .find_commit(oid)
             .with_context(|| format!("reading commit {oid}"))?;
-        self.findings_from(|sink| commits::added_in_commit(repo, &commit, verdicts, clean, sink))
+        self.findings_from(|sink| commits::added_in_commit(trees, &commit, verdicts, clean, sink))
     }
 
     /// Scans what a push of `updates` to `remote` (at `url`) would make new there: commits,

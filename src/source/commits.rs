@@ -8,7 +8,7 @@ use git2::{Commit, ObjectType, Oid, Repository, Signature, Tree};
 
 use super::blobs::{added_in_changes_skipping, added_lines, as_text, find_blob, CleanBlobs};
 use super::pre_push::new_walk;
-use super::tree_diff::changed_files_to_scan;
+use super::tree_diff::{changed_files_to_scan, TreeReader};
 use super::verdicts::Verdicts;
 use super::{all_lines, path_from_bytes, AddedContent, AddedText, CommitInfo, COMMIT_MESSAGE};
 use crate::allow::Day;
@@ -94,26 +94,34 @@ pub fn stash_only_commits(repo: &Repository) -> Result<HashSet<Oid>> {
 /// had count, so a clean merge adds nothing and an "evil merge" adds what it introduced.
 ///
 /// Subtrees and blobs that `verdicts` calls clean are not read; blobs in `clean` are known to
-/// hold nothing and are not read again; blobs found clean are added to it.
+/// hold nothing and are not read again; blobs found clean are added to it. Trees are read
+/// through `trees`, which keeps those of the commits just compared.
 pub fn added_in_commit(
-    repo: &Repository,
+    trees: &mut TreeReader<'_>,
     commit: &Commit<'_>,
     verdicts: &dyn Verdicts,
     clean: &CleanBlobs,
     sink: &mut dyn FnMut(AddedText<'_>) -> Result<()>,
 ) -> Result<()> {
-    let info = Arc::new(commit_info(commit));
+    let repo = trees.repo();
+    trees.next_commit();
+    trees.remember_commit_tree(commit.id(), commit.tree_id());
+    let tree = trees.tree(commit.tree_id())?;
+    let parent_trees = commit
+        .parent_ids()
+        .map(|parent| trees.commit_tree(parent))
+        .collect::<Result<Vec<_>>>()
+        .context("reading a parent commit's tree")?;
+    let changes = changed_files_to_scan(trees, parent_trees.first(), &tree, verdicts)?;
     let message = commit.message_bytes();
-    if may_contain_secret(COMMIT_MESSAGE, message) {
+    let message_may_hold_secret = may_contain_secret(COMMIT_MESSAGE, message);
+    if changes.is_empty() && !message_may_hold_secret {
+        return Ok(());
+    }
+    let info = Arc::new(commit_info(commit));
+    if message_may_hold_secret {
         sink(AddedText::message(COMMIT_MESSAGE, info.clone(), message))?;
     }
-    let tree = commit.tree().context("reading the commit's tree")?;
-    let parent_trees = commit
-        .parents()
-        .map(|parent| parent.tree())
-        .collect::<Result<Vec<_>, _>>()
-        .context("reading a parent commit's tree")?;
-    let changes = changed_files_to_scan(repo, parent_trees.first(), &tree, verdicts)?;
     let other_parents = parent_trees.get(1..).unwrap_or_default();
     let with_commit = Some(&info);
     added_in_changes_skipping(

@@ -9,6 +9,8 @@
 //! With [`Verdicts`] from a pass over every object, a changed subtree or blob known clean is
 //! skipped as well, so that a commit whose changes are all clean costs a few tree reads.
 
+use std::collections::HashMap;
+
 use anyhow::{Context, Result};
 use git2::{ObjectType, Oid, Repository, Tree, TreeEntry};
 
@@ -36,19 +38,19 @@ pub fn changed_files(
     old: Option<&Tree<'_>>,
     new: &Tree<'_>,
 ) -> Result<Vec<FileChange>> {
-    changed_files_to_scan(repo, old, new, &NoVerdicts)
+    changed_files_to_scan(&mut TreeReader::new(repo), old, new, &NoVerdicts)
 }
 
 /// [`changed_files`] without the changes that cannot add anything reportable according to
 /// `verdicts`: see [`compare_to_scan`].
-pub fn changed_files_to_scan(
-    repo: &Repository,
+pub fn changed_files_to_scan<'r>(
+    trees: &mut TreeReader<'r>,
     old: Option<&Tree<'_>>,
     new: &Tree<'_>,
     verdicts: &dyn Verdicts,
 ) -> Result<Vec<FileChange>> {
     let mut changes = Vec::new();
-    compare_to_scan(repo, old, new, &mut Vec::new(), verdicts, &mut changes)?;
+    compare_to_scan(trees, old, new, &mut Vec::new(), verdicts, &mut changes)?;
     Ok(changes)
 }
 
@@ -61,7 +63,81 @@ pub fn compare(
     prefix: &mut Vec<u8>,
     changes: &mut Vec<FileChange>,
 ) -> Result<()> {
-    compare_to_scan(repo, old, new, prefix, &NoVerdicts, changes)
+    let trees = &mut TreeReader::new(repo);
+    compare_to_scan(trees, old, new, prefix, &NoVerdicts, changes)
+}
+
+/// Reads the trees that comparisons descend into, keeping those read for the last two commits:
+/// a commit's first parent is usually the commit compared just before on the same thread, so
+/// the old side of a comparison is mostly trees read for the new side a moment ago. (libgit2's
+/// own object cache, once full, evicts at random and pays for it on every insertion.)
+pub struct TreeReader<'r> {
+    repo: &'r Repository,
+    /// Trees read since [`TreeReader::next_commit`] was last called.
+    current: HashMap<Oid, Tree<'r>>,
+    /// Trees read between the two calls before.
+    previous: HashMap<Oid, Tree<'r>>,
+    /// The tree of each commit read through [`TreeReader::commit_tree`].
+    commit_trees: HashMap<Oid, Oid>,
+}
+
+impl<'r> TreeReader<'r> {
+    pub fn new(repo: &'r Repository) -> TreeReader<'r> {
+        TreeReader {
+            repo,
+            current: HashMap::new(),
+            previous: HashMap::new(),
+            commit_trees: HashMap::new(),
+        }
+    }
+
+    /// The repository trees are read from.
+    pub fn repo(&self) -> &'r Repository {
+        self.repo
+    }
+
+    /// Tree `id`.
+    pub fn tree(&mut self, id: Oid) -> Result<Tree<'r>> {
+        if let Some(tree) = self.current.get(&id) {
+            return Ok(tree.clone());
+        }
+        let tree = match self.previous.remove(&id) {
+            Some(tree) => tree,
+            None => self
+                .repo
+                .find_tree(id)
+                .with_context(|| format!("reading tree {id}"))?,
+        };
+        self.current.insert(id, tree.clone());
+        Ok(tree)
+    }
+
+    /// The tree of commit `commit` (its id remembered, so that the commit is read once).
+    pub fn commit_tree(&mut self, commit: Oid) -> Result<Tree<'r>> {
+        let tree = match self.commit_trees.get(&commit) {
+            Some(&tree) => tree,
+            None => {
+                let tree = self
+                    .repo
+                    .find_commit(commit)
+                    .with_context(|| format!("reading commit {commit}"))?
+                    .tree_id();
+                self.commit_trees.insert(commit, tree);
+                tree
+            }
+        };
+        self.tree(tree)
+    }
+
+    /// Remembers that `commit` has tree `tree`.
+    pub fn remember_commit_tree(&mut self, commit: Oid, tree: Oid) {
+        self.commit_trees.insert(commit, tree);
+    }
+
+    /// Starts the next commit: trees read before the previous one are let go.
+    pub fn next_commit(&mut self) {
+        self.previous = std::mem::take(&mut self.current);
+    }
 }
 
 /// [`compare`], leaving out what `verdicts` shows cannot add anything reportable:
@@ -73,7 +149,7 @@ pub fn compare(
 ///
 /// A listed file may still have a clean blob; its content need not be read.
 pub fn compare_to_scan(
-    repo: &Repository,
+    trees: &mut TreeReader<'_>,
     old: Option<&Tree<'_>>,
     new: &Tree<'_>,
     prefix: &mut Vec<u8>,
@@ -107,19 +183,14 @@ pub fn compare_to_scan(
             Some(ObjectType::Tree)
                 if verdicts.tree(entry.id()) == Verdict::Clean && !name_may_hold_token(prefix) => {}
             Some(ObjectType::Tree) => {
-                let subtree = repo
-                    .find_tree(entry.id())
-                    .with_context(|| format!("reading tree {}", entry.id()))?;
+                let subtree = trees.tree(entry.id())?;
                 let old_subtree = match before {
-                    Some((id, _, Some(ObjectType::Tree))) => Some(
-                        repo.find_tree(id)
-                            .with_context(|| format!("reading tree {id}"))?,
-                    ),
+                    Some((id, _, Some(ObjectType::Tree))) => Some(trees.tree(id)?),
                     _ => None,
                 };
                 prefix.push(b'/');
                 compare_to_scan(
-                    repo,
+                    trees,
                     old_subtree.as_ref(),
                     &subtree,
                     prefix,
