@@ -112,7 +112,22 @@ pub fn added_in_commit(
         .map(|parent| trees.commit_tree(parent))
         .collect::<Result<Vec<_>>>()
         .context("reading a parent commit's tree")?;
-    let changes = changed_files_to_scan(trees, parent_trees.first(), &tree, verdicts)?;
+    let mut changes = changed_files_to_scan(trees, parent_trees.first(), &tree, verdicts)?;
+    let other_parents = parent_trees.get(1..).unwrap_or_default();
+    if !other_parents.is_empty() {
+        // A file that another parent already had exactly as the merge has it adds nothing (the
+        // usual merged branch's change): it need not be read, diffed and narrowed line by line.
+        let mut kept = Vec::with_capacity(changes.len());
+        'changes: for change in changes {
+            for parent_tree in other_parents {
+                if trees.blob_at(parent_tree, &change.path)? == Some(change.new.0) {
+                    continue 'changes;
+                }
+            }
+            kept.push(change);
+        }
+        changes = kept;
+    }
     let message = commit.message_bytes();
     let message_may_hold_secret = may_contain_secret(COMMIT_MESSAGE, message);
     if changes.is_empty() && !message_may_hold_secret {
@@ -122,7 +137,6 @@ pub fn added_in_commit(
     if message_may_hold_secret {
         sink(AddedText::message(COMMIT_MESSAGE, info.clone(), message))?;
     }
-    let other_parents = parent_trees.get(1..).unwrap_or_default();
     let with_commit = Some(&info);
     added_in_changes_skipping(
         repo,

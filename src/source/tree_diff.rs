@@ -129,6 +129,29 @@ impl<'r> TreeReader<'r> {
         self.tree(tree)
     }
 
+    /// The blob at `path` (`/`-separated, from the root) in `root`, when it is a file there.
+    pub fn blob_at(&mut self, root: &Tree<'r>, path: &[u8]) -> Result<Option<Oid>> {
+        let mut tree = root.clone();
+        let mut names = path.split(|&byte| byte == b'/').peekable();
+        while let Some(name) = names.next() {
+            let Some((id, kind, mode)) = tree
+                .get_name_bytes(name)
+                .map(|entry| (entry.id(), entry.kind(), entry.filemode()))
+            else {
+                return Ok(None);
+            };
+            if names.peek().is_none() {
+                let is_file = kind == Some(ObjectType::Blob) && mode != GITLINK_MODE;
+                return Ok(is_file.then_some(id));
+            }
+            if kind != Some(ObjectType::Tree) {
+                return Ok(None);
+            }
+            tree = self.tree(id)?;
+        }
+        Ok(None)
+    }
+
     /// Remembers that `commit` has tree `tree`.
     pub fn remember_commit_tree(&mut self, commit: Oid, tree: Oid) {
         self.commit_trees.insert(commit, tree);
