@@ -16,7 +16,7 @@ use super::tree_diff::FileChange;
 use super::verdicts::{NoVerdicts, Verdict, Verdicts};
 use super::{AddedContent, AddedLine, AddedText, CommitInfo};
 use crate::detect::credentials::is_credentials_path;
-use crate::detect::decode::{decode_utf16, utf16_bom};
+use crate::detect::decode::decode_utf16;
 use crate::detect::may_contain_secret;
 use crate::redact::redact_text;
 
@@ -117,7 +117,7 @@ pub fn added_in_changes_skipping(
             }
             _ => None,
         };
-        let content = added_content_of_blobs(old_blob.as_ref(), &new_blob)
+        let content = added_content(old_blob.as_ref().map(Blob::content), new_blob.content())
             .with_context(|| format!("diffing {}", redact_text(&change.path)))?;
         sink(AddedText::new(
             change.path.clone(),
@@ -156,28 +156,6 @@ pub fn as_text(content: &[u8]) -> Cow<'_, [u8]> {
     match decode_utf16(content) {
         Some(text) => Cow::Owned(text.into_bytes()),
         None => Cow::Borrowed(content),
-    }
-}
-
-/// [`added_content`] of two blobs. Plain text changes are diffed from the blobs themselves:
-/// libgit2 then knows their ids, where for buffers it hashes both versions first (SHA-1 with
-/// collision detection, which cost more than the diff).
-fn added_content_of_blobs<'a>(
-    old: Option<&'a Blob<'_>>,
-    new: &'a Blob<'_>,
-) -> Result<AddedContent<'a>> {
-    let is_plain_text = |content: &[u8]| utf16_bom(content).is_none() && !is_binary(content);
-    match old {
-        Some(old)
-            if is_plain_text(old.content())
-                && is_plain_text(new.content())
-                && old.size() + new.size() <= TRIM_COMMON_LINES_ABOVE =>
-        {
-            let mut options = line_diff_options();
-            let patch = Patch::from_blobs(old, None, new, None, Some(&mut options))?;
-            Ok(AddedContent::Lines(added_lines_of_patch(&patch)?))
-        }
-        _ => added_content(old.map(Blob::content), new.content()),
     }
 }
 
@@ -267,24 +245,13 @@ fn common_line_ends(old: &[u8], new: &[u8]) -> (usize, usize) {
 }
 
 fn diff_added_lines(old: &[u8], new: &[u8]) -> Result<Vec<AddedLine>> {
-    let mut options = line_diff_options();
-    let patch = Patch::from_buffers(old, None, new, None, Some(&mut options))?;
-    added_lines_of_patch(&patch)
-}
-
-/// The line diff `git diff -U0` makes, on any content.
-fn line_diff_options() -> DiffOptions {
     let mut options = DiffOptions::new();
     options
         .context_lines(0)
         .interhunk_lines(0)
         .force_text(true)
         .indent_heuristic(true);
-    options
-}
-
-/// The lines `patch` marks as added, with their numbers in the new version.
-fn added_lines_of_patch(patch: &Patch<'_>) -> Result<Vec<AddedLine>> {
+    let patch = Patch::from_buffers(old, None, new, None, Some(&mut options))?;
     let mut lines = Vec::new();
     for hunk in 0..patch.num_hunks() {
         for index in 0..patch.num_lines_in_hunk(hunk)? {
