@@ -13,6 +13,7 @@ use cio_hook::allow::{self, Allowlist};
 use cio_hook::install::{self, Hook, Installed, Removed};
 use cio_hook::report::{self, Report, Scope};
 use cio_hook::source::{commits, pre_push, range};
+use cio_hook::timings::timed;
 use cio_hook::{Scanner, EXIT_CLEAN, EXIT_FOUND};
 
 use crate::cli::{Cli, Command, Format};
@@ -192,7 +193,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             scanner(Some(&repo), &cli)?.scan_commits(&repo, &commit_ids, scope, &mut progress())?
         }
         Command::ScanHistory => {
-            let commit_ids = commits::all_commits(&repo)?;
+            let commit_ids = timed("commit list", || commits::all_commits(&repo))?;
             let scope = Scope::Commits {
                 description: "all refs".to_string(),
             };

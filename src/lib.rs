@@ -17,6 +17,7 @@ pub mod redact;
 pub mod report;
 pub mod scan;
 pub mod source;
+pub mod timings;
 
 pub use scan::Scanner;
 

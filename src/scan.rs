@@ -18,11 +18,12 @@ use crate::report::{Finding, Report, Scope, Status, INLINE_ALLOW_MARKER};
 use crate::source::pack::{PackVerdicts, Packs};
 use crate::source::pre_push::{plan_push, PushPlan, RefUpdate};
 use crate::source::tree_diff::TreeReader;
-use crate::source::verdicts::{NoVerdicts, Verdicts};
+use crate::source::verdicts::{NoVerdicts, Verdict as ObjectVerdict, Verdicts};
 use crate::source::{
     blobs, commits, files, message, path_from_bytes, staged, tree_diff, AddedContent, AddedText,
     CommitInfo, TAG_MESSAGE,
 };
+use crate::timings::timed;
 
 /// Below this many commits per core, a commit scan stays on one thread.
 const MIN_COMMITS_PER_WORKER: usize = 1000;
@@ -285,12 +286,13 @@ impl Scanner {
         scope: Scope,
         progress: ProgressFn<'_>,
     ) -> Result<Report> {
-        match self.pack_verdicts(repo, commit_ids.len()) {
+        let verdicts = timed("pack pass", || self.pack_verdicts(repo, commit_ids.len()));
+        timed("commit walk", || match verdicts {
             Some(verdicts) => {
                 self.scan_commits_with_verdicts(repo, commit_ids, scope, &verdicts, progress)
             }
             None => self.scan_commits_with_verdicts(repo, commit_ids, scope, &NoVerdicts, progress),
-        }
+        })
     }
 
     /// Verdicts on every packed object of `repo`, when a scan of `commit_count` commits saves
@@ -412,6 +414,9 @@ impl Scanner {
         verdicts: &dyn Verdicts,
         clean: &blobs::CleanBlobs,
     ) -> Result<Vec<Finding>> {
+        if verdicts.commit(oid) == ObjectVerdict::Clean {
+            return Ok(Vec::new());
+        }
         let commit = trees
             .repo()
             .find_commit(oid)

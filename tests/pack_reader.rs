@@ -17,6 +17,7 @@ use std::sync::Mutex;
 use cio_hook::detect::{may_contain_secret, name_may_hold_token};
 use cio_hook::source::pack::{Forest, Object, PackVerdicts, Packs, Parent, ScanMode, Visitor};
 use cio_hook::source::verdicts::{Verdict, Verdicts};
+use cio_hook::source::COMMIT_MESSAGE;
 use common::{api_token, base64, random_alphanumerics, utf16_with_bom, Repo, Rng};
 use git2::{ObjectType, Oid, Repository};
 use sha1::{Digest, Sha1};
@@ -60,6 +61,7 @@ impl History {
     fn commit(&mut self, count: usize) {
         for _ in 0..count {
             self.edit();
+            let message = self.message();
             self.repo.git_ok(&["add", "-A"]);
             self.repo.git_ok(&[
                 "commit",
@@ -67,9 +69,19 @@ impl History {
                 "--no-verify",
                 "--allow-empty",
                 "-m",
-                &format!("commit {}", self.commits),
+                &message,
             ]);
             self.commits += 1;
+        }
+    }
+
+    /// A commit message: every seventh holds a token, below a subject line.
+    fn message(&mut self) -> String {
+        if self.commits % 7 == 3 {
+            let token = api_token(self.rng.seed());
+            format!("commit {}\n\nRotated to {token}", self.commits)
+        } else {
+            format!("commit {}", self.commits)
         }
     }
 
@@ -389,6 +401,23 @@ impl Reference {
         }
     }
 
+    fn commit(&mut self, id: Oid) -> Verdict {
+        if !self.packed.contains(&id) {
+            return Verdict::Unknown;
+        }
+        let (message_may_hold, tree) = {
+            let commit = self.repo.find_commit(id).unwrap();
+            (
+                may_contain_secret(COMMIT_MESSAGE, commit.message_bytes()),
+                commit.tree_id(),
+            )
+        };
+        if message_may_hold {
+            return Verdict::Candidate;
+        }
+        self.tree(tree)
+    }
+
     fn tree(&mut self, id: Oid) -> Verdict {
         if !self.packed.contains(&id) {
             return Verdict::Unknown;
@@ -427,12 +456,13 @@ impl Reference {
 }
 
 /// Compares `verdicts` with the reference on every object of the repository; returns how many
-/// blobs and trees were clean and candidates, for the caller to check the test saw both.
+/// blobs, trees and commits were clean and candidates, for the caller to check the test saw
+/// both.
 fn assert_verdicts_equal_reference(
     repo: &Repo,
     git_dir: &Path,
     verdicts: &dyn Verdicts,
-) -> [usize; 4] {
+) -> [usize; 6] {
     let mut reference = Reference::new(repo, git_dir);
     let listing = repo.git_ok(&[
         "--git-dir",
@@ -441,7 +471,7 @@ fn assert_verdicts_equal_reference(
         "--batch-all-objects",
         "--batch-check=%(objectname) %(objecttype)",
     ]);
-    let mut counts = [0; 4];
+    let mut counts = [0; 6];
     let mut differences = Vec::new();
     for line in listing.lines() {
         let (id, kind) = line.split_once(' ').unwrap();
@@ -449,6 +479,7 @@ fn assert_verdicts_equal_reference(
         let (ours, theirs, slot) = match kind {
             "blob" => (verdicts.blob(id), reference.blob(id), 0),
             "tree" => (verdicts.tree(id), reference.tree(id), 2),
+            "commit" => (verdicts.commit(id), reference.commit(id), 4),
             _ => {
                 assert_eq!(verdicts.blob(id), Verdict::Unknown);
                 assert_eq!(verdicts.tree(id), Verdict::Unknown);
@@ -480,8 +511,12 @@ fn pack_verdicts_equal_the_libgit2_reference() {
     let repo = &history.repo;
     let git_dir = repo.path.join(".git");
     let verdicts = PackVerdicts::compute_with(&git_dir, ScanMode::Full).unwrap();
-    let [clean_blobs, candidate_blobs, clean_trees, candidate_trees] =
+    let [clean_blobs, candidate_blobs, clean_trees, candidate_trees, clean_commits, candidate_commits] =
         assert_verdicts_equal_reference(repo, &git_dir, &verdicts);
+    assert!(
+        clean_commits > 0 && candidate_commits > 5,
+        "{clean_commits} {candidate_commits}"
+    );
     assert!(
         clean_blobs > 50 && candidate_blobs > 10,
         "{clean_blobs} {candidate_blobs}"
@@ -496,6 +531,64 @@ fn pack_verdicts_equal_the_libgit2_reference() {
     assert_eq!(verdicts.tree(root), Verdict::Unknown);
     let clean = Oid::from_str(repo.git_ok(&["rev-parse", "HEAD~5:clean"]).trim()).unwrap();
     assert_eq!(verdicts.tree(clean), Verdict::Clean);
+}
+
+/// Commits whose messages libgit2 reads in unusual ways: after leading newlines, cut at a NUL
+/// byte, absent (no empty line), and a token in a header rather than the message.
+#[test]
+fn commit_verdicts_read_the_message_as_libgit2_does() {
+    let mut history = History::new(5);
+    history.commit(3);
+    let repo = &history.repo;
+    let clean_tree = repo.git_ok(&["rev-parse", "HEAD:clean"]).trim().to_string();
+    let token = api_token(77);
+    let signature = "Test <t@example.invalid> 1700000000 +0000";
+    let bodies = [
+        (
+            "leading newlines",
+            format!("\n\n\nsubject {token}\n"),
+            Verdict::Candidate,
+        ),
+        ("cut at NUL", format!("subject\0{token}\n"), Verdict::Clean),
+        ("no empty line", String::new(), Verdict::Clean),
+        ("empty message", "\n".to_string(), Verdict::Clean),
+    ];
+    let mut expected = Vec::new();
+    for (number, (name, body, verdict)) in bodies.iter().enumerate() {
+        let author = if number == 3 {
+            format!("{token} <t@example.invalid> 1700000000 +0000")
+        } else {
+            signature.to_string()
+        };
+        let separator = if body.is_empty() { "" } else { "\n" };
+        let raw =
+            format!("tree {clean_tree}\nauthor {author}\ncommitter {signature}\n{separator}{body}");
+        let id = repo
+            .git_with_input(
+                &[
+                    "hash-object",
+                    "-t",
+                    "commit",
+                    "-w",
+                    "--literally",
+                    "--stdin",
+                ],
+                &raw,
+            )
+            .expect_code(0)
+            .all()
+            .trim()
+            .to_string();
+        repo.git_ok(&["update-ref", &format!("refs/odd/{number}"), &id]);
+        expected.push((*name, Oid::from_str(&id).unwrap(), *verdict));
+    }
+    repo.git_ok(&["repack", "-adq"]);
+    let git_dir = repo.path.join(".git");
+    let verdicts = PackVerdicts::compute(&git_dir).unwrap();
+    assert_verdicts_equal_reference(repo, &git_dir, &verdicts);
+    for (name, id, verdict) in expected {
+        assert_eq!(verdicts.commit(id), verdict, "{name}");
+    }
 }
 
 /// Computes the verdicts in full and in window mode (checked against a full search of every

@@ -32,6 +32,13 @@ pub trait Verdicts: Sync {
     fn blob(&self, id: Oid) -> Verdict;
     /// What is known about tree `id`.
     fn tree(&self, id: Oid) -> Verdict;
+    /// What is known about commit `id`: clean when its message (as libgit2 reads it) cannot
+    /// hold a secret ([`may_contain_secret`](crate::detect::may_contain_secret) at
+    /// [`COMMIT_MESSAGE`](crate::source::COMMIT_MESSAGE)) and its tree is clean, so that nothing
+    /// it adds can be reported, whatever its parents.
+    fn commit(&self, _id: Oid) -> Verdict {
+        Verdict::Unknown
+    }
 }
 
 /// No verdicts: every object is read and tested (scans of a few commits, hooks).

@@ -8,6 +8,7 @@ use std::path::Path;
 
 use cio_hook::detect::{find_in_path, may_contain_secret};
 use cio_hook::source::verdicts::{Verdict, Verdicts};
+use cio_hook::source::COMMIT_MESSAGE;
 use git2::{ObjectType, Odb, Oid, Repository};
 
 /// Entry names that may make a cargo credentials path, whatever directory holds them.
@@ -27,6 +28,7 @@ const ORDINARY_PATHS: [&[u8]; 2] = [b"notes.txt", b"src/lib.rs"];
 pub struct ReferenceVerdicts {
     blobs: HashMap<Oid, Verdict>,
     trees: HashMap<Oid, Verdict>,
+    commits: HashMap<Oid, Verdict>,
 }
 
 impl ReferenceVerdicts {
@@ -42,6 +44,7 @@ impl ReferenceVerdicts {
         .unwrap();
         let mut verdicts = ReferenceVerdicts::default();
         let mut trees = Vec::new();
+        let mut commits = Vec::new();
         for &id in &ids {
             let (_, kind) = odb.read_header(id).unwrap();
             match kind {
@@ -59,11 +62,21 @@ impl ReferenceVerdicts {
                     verdicts.blobs.insert(id, verdict);
                 }
                 ObjectType::Tree => trees.push(id),
+                ObjectType::Commit => commits.push(id),
                 _ => {}
             }
         }
         for id in trees {
             verdicts.tree_verdict(&repo, &odb, id);
+        }
+        for id in commits {
+            let commit = repo.find_commit(id).unwrap();
+            let verdict = if may_contain_secret(COMMIT_MESSAGE, commit.message_bytes()) {
+                Verdict::Candidate
+            } else {
+                verdicts.tree_verdict(&repo, &odb, commit.tree_id())
+            };
+            verdicts.commits.insert(id, verdict);
         }
         verdicts
     }
@@ -122,6 +135,10 @@ impl Verdicts for ReferenceVerdicts {
     fn tree(&self, id: Oid) -> Verdict {
         self.trees.get(&id).copied().unwrap_or(Verdict::Unknown)
     }
+
+    fn commit(&self, id: Oid) -> Verdict {
+        self.commits.get(&id).copied().unwrap_or(Verdict::Unknown)
+    }
 }
 
 /// Verdicts that know only part of what `inner` knows: objects whose id's first byte is odd
@@ -148,5 +165,12 @@ impl Verdicts for HalfForgotten<'_> {
             return Verdict::Unknown;
         }
         self.0.tree(id)
+    }
+
+    fn commit(&self, id: Oid) -> Verdict {
+        if Self::forgets(id) {
+            return Verdict::Unknown;
+        }
+        self.0.commit(id)
     }
 }

@@ -2,7 +2,7 @@
 
 use std::ops::Range;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -18,6 +18,7 @@ use crate::detect::{
     may_contain_secret, name_may_hold_token, prefilter_matches, PREFILTER_LONGEST_LITERAL,
 };
 use crate::source::verdicts::{Verdict, Verdicts};
+use crate::source::COMMIT_MESSAGE;
 
 /// What is known about one object, by global index.
 const UNKNOWN: u8 = 0;
@@ -31,6 +32,13 @@ const TREE_PENDING: u8 = 5;
 /// cannot have).
 const TREE_RESOLVING: u8 = 6;
 const OTHER: u8 = 7;
+/// A commit whose message cannot hold a secret; its tree decides.
+const COMMIT_QUIET: u8 = 8;
+/// A commit whose message may hold a secret.
+const COMMIT_CANDIDATE: u8 = 9;
+
+/// No object: a commit whose tree the packs do not hold, or that could not be parsed.
+const NO_TREE: u32 = u32::MAX;
 
 /// A child reference: the global index, with this bit set when the entry is a tree.
 const TREE_BIT: u32 = 1 << 31;
@@ -70,6 +78,8 @@ pub enum ScanMode {
 pub struct PackVerdicts {
     packs: Packs,
     states: Vec<u8>,
+    /// The global index of each commit's tree ([`NO_TREE`] for other objects).
+    commit_trees: Vec<u32>,
     stats: PackStats,
 }
 
@@ -105,12 +115,18 @@ impl PackVerdicts {
             packs: &packs,
             mode,
             states: (0..packs.len()).map(|_| AtomicU8::new(UNKNOWN)).collect(),
+            commit_trees: (0..packs.len()).map(|_| AtomicU32::new(NO_TREE)).collect(),
             trees: Mutex::new(TreeChildren::default()),
             bytes_searched: AtomicU64::new(0),
         };
         let traversal = forest.traverse(&pass, super::thread_count())?;
         drop(forest);
         let mut states: Vec<u8> = pass.states.into_iter().map(AtomicU8::into_inner).collect();
+        let commit_trees = pass
+            .commit_trees
+            .into_iter()
+            .map(AtomicU32::into_inner)
+            .collect();
         let trees = pass
             .trees
             .into_inner()
@@ -129,6 +145,7 @@ impl PackVerdicts {
         Ok(PackVerdicts {
             packs,
             states,
+            commit_trees,
             stats,
         })
     }
@@ -142,6 +159,14 @@ impl PackVerdicts {
         self.packs
             .find(id.as_bytes())
             .map_or(UNKNOWN, |index| self.states[index as usize])
+    }
+
+    fn tree_state(&self, index: u32) -> Verdict {
+        match self.states[index as usize] {
+            TREE_CLEAN => Verdict::Clean,
+            TREE_CANDIDATE => Verdict::Candidate,
+            _ => Verdict::Unknown,
+        }
     }
 }
 
@@ -158,9 +183,21 @@ impl Verdicts for PackVerdicts {
     }
 
     fn tree(&self, id: Oid) -> Verdict {
-        match self.state(id) {
-            TREE_CLEAN => Verdict::Clean,
-            TREE_CANDIDATE => Verdict::Candidate,
+        self.packs
+            .find(id.as_bytes())
+            .map_or(Verdict::Unknown, |index| self.tree_state(index))
+    }
+
+    fn commit(&self, id: Oid) -> Verdict {
+        let Some(index) = self.packs.find(id.as_bytes()) else {
+            return Verdict::Unknown;
+        };
+        match (
+            self.states[index as usize],
+            self.commit_trees[index as usize],
+        ) {
+            (COMMIT_CANDIDATE, _) => Verdict::Candidate,
+            (COMMIT_QUIET, tree) if tree != NO_TREE => self.tree_state(tree),
             _ => Verdict::Unknown,
         }
     }
@@ -171,6 +208,7 @@ struct VerdictPass<'p> {
     packs: &'p Packs,
     mode: ScanMode,
     states: Vec<AtomicU8>,
+    commit_trees: Vec<AtomicU32>,
     trees: Mutex<TreeChildren>,
     bytes_searched: AtomicU64,
 }
@@ -201,7 +239,8 @@ impl Visitor for VerdictPass<'_> {
                 (state, learned)
             }
             ObjectKind::Tree => self.visit_tree(object, parent),
-            ObjectKind::Commit | ObjectKind::Tag => (OTHER, Learned::Nothing),
+            ObjectKind::Commit => (self.visit_commit(object), Learned::Nothing),
+            ObjectKind::Tag => (OTHER, Learned::Nothing),
         };
         self.states[object.index as usize].store(state, Ordering::Relaxed);
         Ok(learned)
@@ -251,6 +290,28 @@ impl VerdictPass<'_> {
         // nothing where no literal occurs.
         let candidate = !occurrences.is_empty() && may_contain_secret(b"", content);
         Ok((candidate, Learned::Occurrences(occurrences)))
+    }
+
+    /// A commit's message is tested, and its tree recorded; a commit whose tree line cannot be
+    /// read stays unknown.
+    fn visit_commit(&self, commit: Object<'_>) -> u8 {
+        if may_contain_secret(COMMIT_MESSAGE, commit_message(commit.content)) {
+            return COMMIT_CANDIDATE;
+        }
+        let tree = commit
+            .content
+            .strip_prefix(b"tree ")
+            .and_then(|rest| rest.get(..ID_LEN * 2 + 1))
+            .filter(|line| line[ID_LEN * 2] == b'\n')
+            .and_then(|line| decode_hex_id(&line[..ID_LEN * 2]))
+            .and_then(|id| self.packs.find(&id));
+        match tree {
+            Some(tree) => {
+                self.commit_trees[commit.index as usize].store(tree, Ordering::Relaxed);
+                COMMIT_QUIET
+            }
+            None => UNKNOWN,
+        }
     }
 
     fn searched(&self, bytes: usize) {
@@ -331,6 +392,35 @@ impl VerdictPass<'_> {
             .add(tree.index, &children);
         (TREE_PENDING, Learned::Entries(entries))
     }
+}
+
+/// A commit's message as libgit2 reads it (`git_commit_message`): what follows the first empty
+/// line, up to a NUL byte, without leading newlines; empty when no line is empty.
+fn commit_message(content: &[u8]) -> &[u8] {
+    let Some(blank) = memchr::memmem::find(content, b"\n\n") else {
+        return b"";
+    };
+    let message = &content[blank + 2..];
+    let message = memchr::memchr(0, message).map_or(message, |nul| &message[..nul]);
+    let start = message
+        .iter()
+        .position(|&byte| byte != b'\n')
+        .unwrap_or(message.len());
+    &message[start..]
+}
+
+/// A 40-digit lowercase hexadecimal object id, decoded.
+fn decode_hex_id(hex: &[u8]) -> Option<[u8; ID_LEN]> {
+    let digit = |byte: u8| match byte {
+        b'0'..=b'9' => Some(byte - b'0'),
+        b'a'..=b'f' => Some(byte - b'a' + 10),
+        _ => None,
+    };
+    let mut id = [0u8; ID_LEN];
+    for (byte, pair) in id.iter_mut().zip(hex.chunks_exact(2)) {
+        *byte = digit(pair[0])? << 4 | digit(pair[1])?;
+    }
+    Some(id)
 }
 
 /// The name in a tree entry's bytes (`mode name\0id`).
