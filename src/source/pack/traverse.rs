@@ -5,6 +5,12 @@
 //! (found by offset in the same pack, or by id in any pack). Each thread takes the next root
 //! (largest subtrees first) and walks its descendants depth first, keeping only the buffers of
 //! the objects on the current path that still have children to rebuild.
+//!
+//! Packs are read through memory maps: one `pread` per entry spent a tenth of the pass in system
+//! calls and copies (rust-lang/cargo, 190,833 entries, 15 runs each: 1.67 s of CPU with `pread`,
+//! 1.48 s mapped). The mapped pages are handed back to the system every [`RELEASE_EVERY`] bytes
+//! read, so that a pass over a 150 MB pack does not keep all of it resident (releasing every
+//! 16 MiB cost more in page faults than it saved).
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -24,12 +30,41 @@ const NONE: u32 = u32::MAX;
 /// The checksum that ends every pack.
 const TRAILER_LEN: u64 = ID_LEN as u64;
 
+/// How many bytes of pack data are read between two releases of the mapped pages.
+const RELEASE_EVERY: u64 = 64 << 20;
+
 /// One pack and its index.
 #[derive(Debug)]
 struct Pack {
     path: PathBuf,
-    file: File,
+    map: memmap2::Mmap,
     index: PackIndex,
+}
+
+impl Pack {
+    fn open(path: PathBuf, index: PackIndex) -> Result<Pack> {
+        let file = File::open(&path).with_context(|| format!("opening {}", path.display()))?;
+        // SAFETY: the map is only read, and git never changes a pack file in place: a pack is
+        // written under a temporary name and renamed, and repacking deletes it (the pages stay
+        // readable until unmapped). Another program truncating it could make reads fault, as
+        // for libgit2 and git, which map packs too.
+        let map = unsafe { memmap2::Mmap::map(&file) }
+            .with_context(|| format!("reading {}", path.display()))?;
+        Ok(Pack { path, map, index })
+    }
+
+    /// Hands the pages read so far back to the system (they are read again from the page cache
+    /// if needed), so that the process does not keep the whole pack resident.
+    fn release_pages(&self) {
+        #[cfg(unix)]
+        // SAFETY: the map is a read-only shared file mapping: dropping its pages loses nothing,
+        // and a later read faults them back in with the same content.
+        unsafe {
+            let _ = self
+                .map
+                .unchecked_advise(memmap2::UncheckedAdvice::DontNeed);
+        }
+    }
 }
 
 /// The packs of one repository; an object is named by its global index: the pack's first index
@@ -65,7 +100,6 @@ impl Packs {
         let mut starts = vec![0u32];
         for index_path in index_paths {
             let path = index_path.with_extension("pack");
-            let file = File::open(&path).with_context(|| format!("opening {}", path.display()))?;
             let index = PackIndex::open(&index_path)?;
             let end = u64::from(*starts.last().unwrap()) + index.len() as u64;
             let end = u32::try_from(end)
@@ -73,7 +107,7 @@ impl Packs {
                 .filter(|&end| end != NONE)
                 .ok_or_else(|| anyhow!("{}: too many objects", git_dir.display()))?;
             starts.push(end);
-            packs.push(Pack { path, file, index });
+            packs.push(Pack::open(path, index)?);
         }
         Ok(Packs { packs, starts })
     }
@@ -100,6 +134,13 @@ impl Packs {
     pub fn id(&self, index: u32) -> &[u8] {
         let (pack, position) = self.locate(index);
         self.packs[pack].index.id(position)
+    }
+
+    /// Hands the mapped pages of every pack back to the system.
+    pub fn release_pages(&self) {
+        for pack in &self.packs {
+            pack.release_pages();
+        }
     }
 
     fn locate(&self, index: u32) -> (usize, usize) {
@@ -262,10 +303,11 @@ impl<'p> Forest<'p> {
         let failed = AtomicBool::new(false);
         let first_error: Mutex<Option<anyhow::Error>> = Mutex::new(None);
         let counters = Counters::default();
+        let released_at = AtomicU64::new(0);
         std::thread::scope(|scope| {
             for _ in 0..threads.max(1) {
                 scope.spawn(|| {
-                    let mut worker = Worker::new(self, visitor, &counters);
+                    let mut worker = Worker::new(self, visitor, &counters, &released_at);
                     while !failed.load(Ordering::Relaxed) {
                         let next = next_root.fetch_add(1, Ordering::Relaxed);
                         let Some(&root) = self.roots.get(next) else {
@@ -282,6 +324,7 @@ impl<'p> Forest<'p> {
                 });
             }
         });
+        self.packs.release_pages();
         if let Some(err) = first_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
             return Err(err);
         }
@@ -296,25 +339,18 @@ impl<'p> Forest<'p> {
     }
 }
 
-/// Reads the entry headers of one pack, in offset order, through a large reused buffer.
+/// Reads the entry headers of one pack, in offset order.
 fn read_headers(
     pack: &Pack,
     start: u32,
     entries: &mut Vec<Entry>,
     ref_bases: &mut Vec<(u32, [u8; ID_LEN])>,
 ) -> Result<()> {
-    const CHUNK: usize = 1 << 20;
-    let pack_len = pack
-        .file
-        .metadata()
-        .with_context(|| format!("reading {}", pack.path.display()))?
-        .len();
+    let pack_len = pack.map.len() as u64;
     if pack_len < 12 + TRAILER_LEN {
         bail!("{}: too short for a pack", pack.path.display());
     }
-    let mut head = [0u8; 12];
-    read_at(&pack.file, &mut head, 0)
-        .with_context(|| format!("reading {}", pack.path.display()))?;
+    let head = &pack.map[..12];
     if &head[..4] != b"PACK"
         || u32::from_be_bytes(head[8..12].try_into().unwrap()) as usize != pack.index.len()
     {
@@ -340,8 +376,7 @@ fn read_headers(
             whole: false,
         },
     );
-    let mut chunk = vec![0u8; CHUNK];
-    let (mut chunk_at, mut chunk_len) = (0u64, 0usize);
+    let mut released_at = 0;
     for (order, &(offset, position)) in by_offset.iter().enumerate() {
         let end = by_offset.get(order + 1).map_or(data_end, |&(next, _)| next);
         let corrupt = |what: &str| {
@@ -356,13 +391,11 @@ fn read_headers(
             ));
         }
         let header_end = end.min(offset + MAX_HEADER_LEN as u64);
-        if offset < chunk_at || header_end > chunk_at + chunk_len as u64 {
-            chunk_at = offset;
-            chunk_len = (data_end - offset).min(CHUNK as u64) as usize;
-            read_at(&pack.file, &mut chunk[..chunk_len], offset)
-                .with_context(|| format!("reading {}", pack.path.display()))?;
+        if offset - released_at >= RELEASE_EVERY {
+            pack.release_pages();
+            released_at = offset;
         }
-        let bytes = &chunk[(offset - chunk_at) as usize..(header_end - chunk_at) as usize];
+        let bytes = &pack.map[offset as usize..header_end as usize];
         let header = parse_header(bytes).map_err(|err| corrupt(&err.to_string()))?;
         let index = start + position;
         let entry = &mut entries[first_entry + position as usize];
@@ -386,25 +419,7 @@ fn read_headers(
             EntryKind::RefDelta { base_id } => ref_bases.push((index, base_id)),
         }
     }
-    Ok(())
-}
-
-#[cfg(unix)]
-fn read_at(file: &File, buffer: &mut [u8], offset: u64) -> std::io::Result<()> {
-    std::os::unix::fs::FileExt::read_exact_at(file, buffer, offset)
-}
-
-#[cfg(windows)]
-fn read_at(file: &File, mut buffer: &mut [u8], mut offset: u64) -> std::io::Result<()> {
-    while !buffer.is_empty() {
-        match std::os::windows::fs::FileExt::seek_read(file, buffer, offset)? {
-            0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
-            read => {
-                buffer = &mut buffer[read..];
-                offset += read as u64;
-            }
-        }
-    }
+    pack.release_pages();
     Ok(())
 }
 
@@ -421,20 +436,26 @@ struct Worker<'f, 'p, V: Visitor> {
     forest: &'f Forest<'p>,
     visitor: &'f V,
     counters: &'f Counters,
+    /// The count of bytes read at the last release of the mapped pages.
+    released_at: &'f AtomicU64,
     inflater: Decompress,
-    deflated: Vec<u8>,
     delta: Vec<u8>,
     spare: Vec<Vec<u8>>,
 }
 
 impl<'f, 'p, V: Visitor> Worker<'f, 'p, V> {
-    fn new(forest: &'f Forest<'p>, visitor: &'f V, counters: &'f Counters) -> Self {
+    fn new(
+        forest: &'f Forest<'p>,
+        visitor: &'f V,
+        counters: &'f Counters,
+        released_at: &'f AtomicU64,
+    ) -> Self {
         Worker {
             forest,
             visitor,
             counters,
+            released_at,
             inflater: Decompress::new(true),
-            deflated: Vec::new(),
             delta: Vec::new(),
             spare: Vec::new(),
         }
@@ -510,7 +531,6 @@ impl<'f, 'p, V: Visitor> Worker<'f, 'p, V> {
                 });
             }
         }
-        self.deflated.shrink_to(1 << 20);
         self.delta.shrink_to(1 << 20);
         Ok(())
     }
@@ -549,17 +569,25 @@ impl<'f, 'p, V: Visitor> Worker<'f, 'p, V> {
         let entry = self.forest.entries[index as usize];
         let (pack, _) = self.forest.packs.locate(index);
         let pack = &self.forest.packs.packs[pack];
-        let len = (entry.end - entry.offset) as usize;
-        self.deflated.clear();
-        self.deflated.resize(len, 0);
-        read_at(&pack.file, &mut self.deflated, entry.offset)
-            .with_context(|| format!("reading {}", pack.path.display()))?;
-        self.counters
+        // Entries were checked to lie inside the pack's data when the forest was built.
+        let data = &pack.map[entry.offset as usize..entry.end as usize];
+        let read = self
+            .counters
             .bytes_read
-            .fetch_add(len as u64, Ordering::Relaxed);
-        let header = parse_header(&self.deflated).map_err(|err| self.corrupt(index, err))?;
+            .fetch_add(data.len() as u64, Ordering::Relaxed)
+            + data.len() as u64;
+        let released_at = self.released_at.load(Ordering::Relaxed);
+        if read - released_at >= RELEASE_EVERY
+            && self
+                .released_at
+                .compare_exchange(released_at, read, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            self.forest.packs.release_pages();
+        }
+        let header = parse_header(data).map_err(|err| self.corrupt(index, err))?;
         let size = header.inflated_size;
-        let deflated = &self.deflated[header.header_len..];
+        let deflated = &data[header.header_len..];
         // Deflate cannot compress better than about 1:1032, so a larger size is a lie.
         if size > deflated.len() as u64 * 1032 + 64 {
             return Err(self.corrupt(index, anyhow!("inflated size {size} is impossible")));

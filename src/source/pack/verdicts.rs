@@ -19,6 +19,7 @@ use crate::detect::{
 };
 use crate::source::verdicts::{Verdict, Verdicts};
 use crate::source::COMMIT_MESSAGE;
+use crate::timings::timed;
 
 /// What is known about one object, by global index.
 const UNKNOWN: u8 = 0;
@@ -110,7 +111,7 @@ impl PackVerdicts {
     pub fn compute_with(git_dir: &Path, mode: ScanMode) -> Result<PackVerdicts> {
         let started = Instant::now();
         let packs = Packs::open(git_dir)?;
-        let forest = Forest::build(&packs)?;
+        let forest = timed("pack pass: delta forest", || Forest::build(&packs))?;
         let pass = VerdictPass {
             packs: &packs,
             mode,
@@ -119,7 +120,9 @@ impl PackVerdicts {
             trees: Mutex::new(TreeChildren::default()),
             bytes_searched: AtomicU64::new(0),
         };
-        let traversal = forest.traverse(&pass, super::thread_count())?;
+        let traversal = timed("pack pass: traversal", || {
+            forest.traverse(&pass, super::thread_count())
+        })?;
         drop(forest);
         let mut states: Vec<u8> = pass.states.into_iter().map(AtomicU8::into_inner).collect();
         let commit_trees = pass
@@ -131,7 +134,7 @@ impl PackVerdicts {
             .trees
             .into_inner()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        trees.resolve(&mut states);
+        timed("pack pass: tree verdicts", || trees.resolve(&mut states));
         let count = |state: u8| states.iter().filter(|&&known| known == state).count() as u64;
         let stats = PackStats {
             traversal,
