@@ -13,7 +13,6 @@ use cio_hook::allow::{self, Allowlist};
 use cio_hook::install::{self, Hook, Installed, Removed};
 use cio_hook::report::{self, Report, Scope};
 use cio_hook::source::{commits, pre_push, range};
-use cio_hook::timings::timed;
 use cio_hook::{Scanner, EXIT_CLEAN, EXIT_FOUND};
 
 use crate::cli::{Cli, Command, Format};
@@ -193,16 +192,11 @@ pub fn run(cli: Cli) -> Result<i32> {
             scanner(Some(&repo), &cli)?.scan_commits(&repo, &commit_ids, scope, &mut progress())?
         }
         Command::ScanHistory => {
-            let commit_ids = timed("commit list", || commits::all_commits(&repo))?;
             let scope = Scope::Commits {
                 description: "all refs".to_string(),
             };
-            let mut report = scanner(Some(&repo), &cli)?.scan_commits(
-                &repo,
-                &commit_ids,
-                scope,
-                &mut progress(),
-            )?;
+            let mut report =
+                scanner(Some(&repo), &cli)?.scan_history(&repo, scope, &mut progress())?;
             let stash = commits::stash_only_commits(&repo)?;
             report.fold_stash(&stash.iter().map(|oid| oid.to_string()).collect());
             report
@@ -370,11 +364,10 @@ pub(crate) fn allowlist_path(repo: &Repository, cli: &Cli) -> Result<PathBuf> {
 fn check_config(repo: &Repository, cli: &Cli) -> Result<i32> {
     let scanner = scanner(Some(repo), cli)?;
     let tracked = scanner.scan_tracked(repo)?;
-    let commit_ids = commits::all_commits(repo)?;
     let scope = Scope::Commits {
         description: "all refs".to_string(),
     };
-    let history = scanner.scan_commits(repo, &commit_ids, scope, &mut progress())?;
+    let history = scanner.scan_history(repo, scope, &mut progress())?;
     let allowed_by = |findings: &[report::Finding]| {
         let mut first_use: HashMap<String, String> = HashMap::new();
         for finding in findings {
@@ -424,7 +417,7 @@ fn check_config(repo: &Repository, cli: &Cli) -> Result<i32> {
             );
             continue;
         } else {
-            let commits = report::count(commit_ids.len(), "commit", "commits");
+            let commits = report::count(history.commits_scanned, "commit", "commits");
             format!("matches nothing in the tracked files or in the history ({commits}); remove it")
         };
         to_review += 1;

@@ -2,7 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
@@ -15,7 +15,7 @@ use crate::detect::{
 };
 use crate::redact::{display_path, fingerprint, preview_line, redact_text, redact_token};
 use crate::report::{Finding, Report, Scope, Status, INLINE_ALLOW_MARKER};
-use crate::source::pack::{PackVerdicts, Packs};
+use crate::source::pack::{PackVerdicts, Packs, ScanMode};
 use crate::source::pre_push::{plan_push, PushPlan, RefUpdate};
 use crate::source::tree_diff::TreeReader;
 use crate::source::verdicts::{NoVerdicts, Verdict as ObjectVerdict, Verdicts};
@@ -40,6 +40,13 @@ const MIN_COMMITS_FOR_PACK_PASS: usize = 1000;
 /// (6,300 commits on cargo). Repositories whose commits change large candidate-free files save
 /// more a commit, so this errs on the side of the pass.
 const PACKED_OBJECTS_PER_COMMIT: usize = 40;
+
+/// Whether a pass over `packed_objects` saves more than it costs a scan of `commit_count`
+/// commits.
+fn pack_pass_pays(commit_count: usize, packed_objects: usize) -> bool {
+    commit_count >= MIN_COMMITS_FOR_PACK_PASS
+        && commit_count.saturating_mul(PACKED_OBJECTS_PER_COMMIT) >= packed_objects
+}
 
 /// Progress of a commit scan: commits done, commits in all, blocking findings so far.
 pub type ProgressFn<'a> = &'a mut dyn FnMut(usize, usize, usize);
@@ -295,6 +302,56 @@ impl Scanner {
         })
     }
 
+    /// Scans every commit reachable from a ref or from HEAD ([`commits::all_commits`]), in that
+    /// order. The commits are listed on another thread while the pass over the packed objects
+    /// runs (on rust-lang/cargo the list takes 0.2 s of the pass's 0.8 s); the pass stops
+    /// early when the list turns out too short for it to pay.
+    pub fn scan_history(
+        &self,
+        repo: &Repository,
+        scope: Scope,
+        progress: ProgressFn<'_>,
+    ) -> Result<Report> {
+        let packed_objects = match Packs::open(repo.commondir()) {
+            Ok(packs) if self.extra_object_dirs.is_empty() => packs.len(),
+            _ => {
+                let commit_ids = timed("commit list", || commits::all_commits(repo))?;
+                return self.scan_commits(repo, &commit_ids, scope, progress);
+            }
+        };
+        let git_dir = repo.path();
+        let too_few = AtomicBool::new(false);
+        let (commit_ids, verdicts) = std::thread::scope(|threads| {
+            let lister = threads.spawn(|| {
+                let listed = timed("commit list", || {
+                    let repo = Repository::open(git_dir)
+                        .with_context(|| format!("opening {}", git_dir.display()))?;
+                    commits::all_commits(&repo)
+                });
+                let pays = matches!(&listed, Ok(ids) if pack_pass_pays(ids.len(), packed_objects));
+                too_few.store(!pays, Ordering::Relaxed);
+                listed
+            });
+            let verdicts = timed("pack pass", || {
+                PackVerdicts::compute_unless(repo.commondir(), ScanMode::Windows, &too_few)
+            });
+            let commit_ids = lister
+                .join()
+                .map_err(|_| anyhow::anyhow!("the commit-listing thread panicked"));
+            (commit_ids, verdicts)
+        });
+        let commit_ids = commit_ids??;
+        // A pass that failed or was stopped leaves every object to be read through libgit2.
+        match verdicts.ok().flatten() {
+            Some(verdicts) => timed("commit walk", || {
+                self.scan_commits_with_verdicts(repo, &commit_ids, scope, &verdicts, progress)
+            }),
+            None => timed("commit walk", || {
+                self.scan_commits_with_verdicts(repo, &commit_ids, scope, &NoVerdicts, progress)
+            }),
+        }
+    }
+
     /// Verdicts on every packed object of `repo`, when a scan of `commit_count` commits saves
     /// more than computing them costs. Never for a server's quarantined push (the pushed
     /// objects are not in the repository's packs), and never when the packs cannot be read
@@ -304,7 +361,7 @@ impl Scanner {
             return None;
         }
         let packed_objects = Packs::open(repo.commondir()).ok()?.len();
-        if commit_count.saturating_mul(PACKED_OBJECTS_PER_COMMIT) < packed_objects {
+        if !pack_pass_pays(commit_count, packed_objects) {
             return None;
         }
         PackVerdicts::compute(repo.commondir()).ok()

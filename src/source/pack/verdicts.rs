@@ -2,7 +2,7 @@
 
 use std::ops::Range;
 use std::path::Path;
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -109,6 +109,17 @@ impl PackVerdicts {
 
     /// [`PackVerdicts::compute`], searching blobs as `mode` says (the verdicts are the same).
     pub fn compute_with(git_dir: &Path, mode: ScanMode) -> Result<PackVerdicts> {
+        let never = AtomicBool::new(false);
+        let verdicts = PackVerdicts::compute_unless(git_dir, mode, &never)?;
+        Ok(verdicts.expect("a pass that is never stopped completes"))
+    }
+
+    /// [`PackVerdicts::compute_with`], stopped early (`None`) once another thread sets `stop`.
+    pub fn compute_unless(
+        git_dir: &Path,
+        mode: ScanMode,
+        stop: &AtomicBool,
+    ) -> Result<Option<PackVerdicts>> {
         let started = Instant::now();
         let packs = Packs::open(git_dir)?;
         let forest = timed("pack pass: delta forest", || Forest::build(&packs))?;
@@ -119,10 +130,15 @@ impl PackVerdicts {
             commit_trees: (0..packs.len()).map(|_| AtomicU32::new(NO_TREE)).collect(),
             trees: Mutex::new(TreeChildren::default()),
             bytes_searched: AtomicU64::new(0),
+            stop,
         };
         let traversal = timed("pack pass: traversal", || {
             forest.traverse(&pass, super::thread_count())
-        })?;
+        });
+        let traversal = match traversal {
+            Err(err) if err.is::<Stopped>() => return Ok(None),
+            other => other?,
+        };
         drop(forest);
         let mut states: Vec<u8> = pass.states.into_iter().map(AtomicU8::into_inner).collect();
         let commit_trees = pass
@@ -145,12 +161,12 @@ impl PackVerdicts {
             bytes_searched: pass.bytes_searched.into_inner(),
             seconds: started.elapsed().as_secs_f64(),
         };
-        Ok(PackVerdicts {
+        Ok(Some(PackVerdicts {
             packs,
             states,
             commit_trees,
             stats,
-        })
+        }))
     }
 
     /// What the computation did.
@@ -214,7 +230,21 @@ struct VerdictPass<'p> {
     commit_trees: Vec<AtomicU32>,
     trees: Mutex<TreeChildren>,
     bytes_searched: AtomicU64,
+    /// Set by another thread when the verdicts are no longer wanted.
+    stop: &'p AtomicBool,
 }
+
+/// The error that ends a traversal whose verdicts are no longer wanted.
+#[derive(Debug)]
+struct Stopped;
+
+impl std::fmt::Display for Stopped {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("the pass over the packs was stopped")
+    }
+}
+
+impl std::error::Error for Stopped {}
 
 /// What visiting an object taught that its delta children can reuse.
 enum Learned {
@@ -231,6 +261,9 @@ impl Visitor for VerdictPass<'_> {
     type State = Learned;
 
     fn visit(&self, object: Object<'_>, parent: Option<Parent<'_, Learned>>) -> Result<Learned> {
+        if self.stop.load(Ordering::Relaxed) {
+            return Err(Stopped.into());
+        }
         let (state, learned) = match object.kind {
             ObjectKind::Blob => {
                 let (candidate, learned) = self.test_blob(object.content, parent)?;
