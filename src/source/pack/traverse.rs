@@ -11,6 +11,10 @@
 //! 1.48 s mapped). The mapped pages are handed back to the system every [`RELEASE_EVERY`] bytes
 //! read, so that a pass over a 150 MB pack does not keep all of it resident (releasing every
 //! 16 MiB cost more in page faults than it saved).
+//!
+//! Entries are inflated by libdeflate, whole, into a buffer of the announced size: each entry's
+//! deflated data is known to end where the next entry starts. On rust-lang/cargo that took
+//! 1.06 s of CPU for the pass where zlib-rs's streaming inflate took 1.34 s (15 runs each).
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -18,7 +22,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use anyhow::{anyhow, bail, Context, Result};
-use flate2::{Decompress, FlushDecompress, Status};
 
 use super::delta::Delta;
 use super::entry::{parse_header, EntryKind, ObjectKind, MAX_HEADER_LEN};
@@ -438,7 +441,7 @@ struct Worker<'f, 'p, V: Visitor> {
     counters: &'f Counters,
     /// The count of bytes read at the last release of the mapped pages.
     released_at: &'f AtomicU64,
-    inflater: Decompress,
+    inflater: libdeflater::Decompressor,
     delta: Vec<u8>,
     spare: Vec<Vec<u8>>,
 }
@@ -455,7 +458,7 @@ impl<'f, 'p, V: Visitor> Worker<'f, 'p, V> {
             visitor,
             counters,
             released_at,
-            inflater: Decompress::new(true),
+            inflater: libdeflater::Decompressor::new(),
             delta: Vec::new(),
             spare: Vec::new(),
         }
@@ -594,17 +597,17 @@ impl<'f, 'p, V: Visitor> Worker<'f, 'p, V> {
         }
         let size = size as usize;
         out.clear();
-        out.reserve(size + 1);
-        self.inflater.reset(true);
-        let status = self
+        // One byte more than announced, so that data inflating to more is caught.
+        out.resize(size + 1, 0);
+        let inflated = self
             .inflater
-            .decompress_vec(deflated, out, FlushDecompress::Finish)
-            .map_err(|err| anyhow!(err));
-        let status = status.map_err(|err| self.corrupt(index, err))?;
-        if status != Status::StreamEnd || out.len() != size {
+            .zlib_decompress(deflated, out)
+            .map_err(|err| self.corrupt(index, anyhow!("cannot inflate: {err}")))?;
+        out.truncate(inflated);
+        if inflated != size {
             return Err(self.corrupt(
                 index,
-                anyhow!("inflates to {} bytes, {size} announced", out.len()),
+                anyhow!("inflates to {inflated} bytes, {size} announced"),
             ));
         }
         self.counters
