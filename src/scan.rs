@@ -419,16 +419,23 @@ impl Scanner {
             scanned
         } else {
             let git_dir = repo.path().to_path_buf();
+            let reporter = std::thread::current();
             std::thread::scope(|scope| -> Result<_> {
                 let handles: Vec<_> = (0..workers)
                     .map(|_| {
                         let git_dir = &git_dir;
                         let scan_some = &scan_some;
+                        let reporter = reporter.clone();
                         scope.spawn(move || {
-                            let repo = Repository::open(git_dir)
-                                .with_context(|| format!("opening {}", git_dir.display()))?;
-                            add_object_dirs(&repo, &self.extra_object_dirs)?;
-                            scan_some(&repo)
+                            let scanned = Repository::open(git_dir)
+                                .with_context(|| format!("opening {}", git_dir.display()))
+                                .and_then(|repo| {
+                                    add_object_dirs(&repo, &self.extra_object_dirs)?;
+                                    scan_some(&repo)
+                                });
+                            // Wakes the reporting loop below at once, not at its next tick.
+                            reporter.unpark();
+                            scanned
                         })
                     })
                     .collect();
@@ -438,7 +445,7 @@ impl Scanner {
                         commit_ids.len(),
                         blocking.load(Ordering::Relaxed),
                     );
-                    std::thread::sleep(std::time::Duration::from_millis(50));
+                    std::thread::park_timeout(std::time::Duration::from_millis(50));
                 }
                 let mut scanned = Vec::new();
                 for handle in handles {
