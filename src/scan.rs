@@ -2,7 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
@@ -302,54 +302,39 @@ impl Scanner {
         })
     }
 
-    /// Scans every commit reachable from a ref or from HEAD ([`commits::all_commits`]), in that
-    /// order. The commits are listed on another thread while the pass over the packed objects
-    /// runs (on rust-lang/cargo the list takes 0.2 s of the pass's 0.8 s); the pass stops
-    /// early when the list turns out too short for it to pay.
+    /// Scans every commit reachable from a ref or from HEAD ([`commits::all_commits`]).
+    ///
+    /// When the packs hold enough commits for it to pay, the pass over the packed objects comes
+    /// first, and the commits are then listed from what it read (each after its parents, first
+    /// parents first), which saves libgit2's reading every commit again (0.2 s on
+    /// rust-lang/cargo's 23,815 commits). A commit the packs do not hold makes the list come
+    /// from libgit2.
     pub fn scan_history(
         &self,
         repo: &Repository,
         scope: Scope,
         progress: ProgressFn<'_>,
     ) -> Result<Report> {
-        let packed_objects = match Packs::open(repo.commondir()) {
-            Ok(packs) if self.extra_object_dirs.is_empty() => packs.len(),
-            _ => {
-                let commit_ids = timed("commit list", || commits::all_commits(repo))?;
-                return self.scan_commits(repo, &commit_ids, scope, progress);
-            }
+        let verdicts = match self.extra_object_dirs.is_empty() {
+            true => timed("pack pass", || {
+                PackVerdicts::compute_if(repo.commondir(), ScanMode::Windows, pack_pass_pays)
+            }),
+            false => Ok(None),
         };
-        let git_dir = repo.path();
-        let too_few = AtomicBool::new(false);
-        let (commit_ids, verdicts) = std::thread::scope(|threads| {
-            let lister = threads.spawn(|| {
-                let listed = timed("commit list", || {
-                    let repo = Repository::open(git_dir)
-                        .with_context(|| format!("opening {}", git_dir.display()))?;
-                    commits::all_commits(&repo)
-                });
-                let pays = matches!(&listed, Ok(ids) if pack_pass_pays(ids.len(), packed_objects));
-                too_few.store(!pays, Ordering::Relaxed);
-                listed
-            });
-            let verdicts = timed("pack pass", || {
-                PackVerdicts::compute_unless(repo.commondir(), ScanMode::Windows, &too_few)
-            });
-            let commit_ids = lister
-                .join()
-                .map_err(|_| anyhow::anyhow!("the commit-listing thread panicked"));
-            (commit_ids, verdicts)
-        });
-        let commit_ids = commit_ids??;
-        // A pass that failed or was stopped leaves every object to be read through libgit2.
-        match verdicts.ok().flatten() {
-            Some(verdicts) => timed("commit walk", || {
-                self.scan_commits_with_verdicts(repo, &commit_ids, scope, &verdicts, progress)
-            }),
-            None => timed("commit walk", || {
-                self.scan_commits_with_verdicts(repo, &commit_ids, scope, &NoVerdicts, progress)
-            }),
-        }
+        // A pass that failed leaves every object to be read through libgit2, which reports
+        // real damage.
+        let Some(verdicts) = verdicts.ok().flatten() else {
+            let commit_ids = timed("commit list", || commits::all_commits(repo))?;
+            return self.scan_commits(repo, &commit_ids, scope, progress);
+        };
+        let tips = commits::tips(repo)?;
+        let commit_ids = match timed("commit list", || verdicts.commits_reachable_from(&tips)) {
+            Some(commit_ids) => commit_ids,
+            None => timed("commit list through libgit2", || commits::all_commits(repo))?,
+        };
+        timed("commit walk", || {
+            self.scan_commits_with_verdicts(repo, &commit_ids, scope, &verdicts, progress)
+        })
     }
 
     /// Verdicts on every packed object of `repo`, when a scan of `commit_count` commits saves

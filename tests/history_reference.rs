@@ -26,16 +26,17 @@ use std::sync::Arc;
 use cio_hook::allow::Allowlist;
 use cio_hook::detect::decode::decode_utf16;
 use cio_hook::report::Scope;
-use cio_hook::source::commits::{all_commits, commit_info};
+use cio_hook::source::commits::{all_commits, commit_info, tips};
 use cio_hook::source::pack::PackVerdicts;
 use cio_hook::source::verdicts::Verdicts;
 use cio_hook::source::{AddedContent, AddedLine, AddedText, COMMIT_MESSAGE};
 use cio_hook::Scanner;
 use common::verdicts::{HalfForgotten, ReferenceVerdicts};
 use common::{
-    api_token, base64, clean_command, random_alphanumerics, trusted_publishing_token, Repo, Rng,
+    api_token, base64, binary, clean_command, random_alphanumerics, trusted_publishing_token, Repo,
+    Rng, Run,
 };
-use git2::{DiffOptions, ObjectType, Patch, Repository, Tree};
+use git2::{DiffOptions, ObjectType, Oid, Patch, Repository, Tree};
 
 /// What a finding is compared on.
 type Key = (
@@ -707,12 +708,83 @@ fn history_scan_equals_the_plain_reference_on_generated_histories() {
         .parse()
         .unwrap();
     assert!(commits > 2000, "only {commits} commits generated");
-    let found = assert_same_findings(&repo, &repo.path.join(".git"));
+    let git_dir = repo.path.join(".git");
+    let found = assert_same_findings(&repo, &git_dir);
     assert!(found > 500, "too few findings to compare: {found}");
+    // Packed whole, the history is listed from the pack pass rather than by libgit2.
+    let listed_by_libgit2 = fast_findings(&repo, &git_dir);
+    repo.git_ok(&["repack", "-adq"]);
+    let run = Run::from_output(
+        clean_command(binary(), &repo.path)
+            .env("CIO_HOOK_TIMINGS", "1")
+            .args([
+                "-C",
+                git_dir.to_str().unwrap(),
+                "scan-history",
+                "--format",
+                "json",
+            ])
+            .output()
+            .unwrap(),
+    );
+    assert!(
+        run.stderr.contains("timing: pack pass") && !run.stderr.contains("through libgit2"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(fast_findings(&repo, &git_dir), listed_by_libgit2);
     for seed in 1..4 {
         let repo = generated_repository(seed, 25, true);
         assert_same_findings(&repo, &repo.path.join(".git"));
     }
+}
+
+/// The commits listed from the pack pass are those `git rev-list --all HEAD` lists, each after
+/// its parents; with a commit the packs do not hold there is no list (libgit2 lists them then).
+#[test]
+fn commits_listed_from_the_packs_equal_git_rev_list() {
+    let repo = generated_repository(11, 120, false);
+    repo.git_ok(&["repack", "-adq"]);
+    repo.git_ok(&["tag", "-a", "-m", "annotated", "v1", "HEAD~3"]);
+    repo.git_ok(&["repack", "-adq"]);
+    let git_dir = repo.path.join(".git");
+    let libgit2 = Repository::open(&git_dir).unwrap();
+    let verdicts = PackVerdicts::compute(&git_dir).unwrap();
+    let listed = verdicts
+        .commits_reachable_from(&tips(&libgit2).unwrap())
+        .expect("every commit is packed");
+    let mut by_git: Vec<String> = repo
+        .git_ok(&["rev-list", "--all", "HEAD"])
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let mut ours: Vec<String> = listed.iter().map(Oid::to_string).collect();
+    let position: HashMap<String, usize> = ours
+        .iter()
+        .enumerate()
+        .map(|(at, id)| (id.clone(), at))
+        .collect();
+    ours.sort();
+    by_git.sort();
+    assert_eq!(ours, by_git);
+    let mut merges = 0;
+    for line in repo.git_ok(&["rev-list", "--all", "--parents"]).lines() {
+        let mut ids = line.split(' ');
+        let commit = position[ids.next().unwrap()];
+        let parents: Vec<usize> = ids.map(|parent| position[parent]).collect();
+        merges += usize::from(parents.len() > 1);
+        assert!(parents.iter().all(|&parent| parent < commit), "{line}");
+    }
+    assert!(merges > 10, "too few merges to test the order: {merges}");
+
+    repo.write("loose.txt", "not packed\n");
+    repo.git_ok(&["add", "loose.txt"]);
+    repo.git_ok(&["commit", "-q", "--no-verify", "-m", "a loose commit"]);
+    let libgit2 = Repository::open(&git_dir).unwrap();
+    assert_eq!(
+        verdicts.commits_reachable_from(&tips(&libgit2).unwrap()),
+        None
+    );
 }
 
 /// The same comparison on a real repository's whole history: `CIO_HOOK_REAL_REPO` or the

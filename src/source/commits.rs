@@ -213,15 +213,25 @@ fn keep_only_new_since(
 /// Every commit reachable from any ref or from HEAD, parents first.
 pub fn all_commits(repo: &Repository) -> Result<Vec<Oid>> {
     let mut walk = new_walk(repo)?;
+    for tip in tips(repo)? {
+        walk.push(tip)?;
+    }
+    collect_walk(walk)
+}
+
+/// The commits that the refs (peeled through tags) and HEAD point at, in the order libgit2
+/// lists the refs, HEAD last; refs to other objects are left out.
+pub fn tips(repo: &Repository) -> Result<Vec<Oid>> {
+    let mut tips = Vec::new();
     for reference in repo.references().context("listing refs")? {
         if let Ok(commit) = reference?.peel_to_commit() {
-            walk.push(commit.id())?;
+            tips.push(commit.id());
         }
     }
     if let Ok(head) = repo.head().and_then(|head| head.peel_to_commit()) {
-        walk.push(head.id())?;
+        tips.push(head.id());
     }
-    collect_walk(walk)
+    Ok(tips)
 }
 
 fn collect_walk(walk: git2::Revwalk<'_>) -> Result<Vec<Oid>> {

@@ -160,8 +160,8 @@ struct Entry {
     end: u64,
     /// The base's global index ([`NONE`] for a whole object or a missing base).
     base: u32,
-    /// The entry stores a whole object (a root of the forest).
-    whole: bool,
+    /// What a whole object is (a root of the forest); `None` for a delta.
+    whole: Option<ObjectKind>,
 }
 
 /// An object as the traversal hands it to a visitor.
@@ -229,6 +229,9 @@ pub struct Forest<'p> {
     children: Vec<u32>,
     /// Whole objects, the subtrees with the most objects first.
     roots: Vec<u32>,
+    /// How many objects of each kind the forest holds (a delta is of its base's kind), in the
+    /// order of [`ObjectKind`].
+    kind_counts: [usize; 4],
     ref_deltas: usize,
 }
 
@@ -269,15 +272,25 @@ impl<'p> Forest<'p> {
             child_starts,
             children,
             roots: Vec::new(),
+            kind_counts: [0; 4],
             ref_deltas,
         };
-        let mut roots: Vec<(u32, u32)> = (0..forest.entries.len() as u32)
-            .filter(|&index| forest.entries[index as usize].whole)
-            .map(|root| (forest.subtree_size(root), root))
-            .collect();
+        let mut roots: Vec<(u32, u32)> = Vec::new();
+        for (index, entry) in forest.entries.iter().enumerate() {
+            if let Some(kind) = entry.whole {
+                let size = forest.subtree_size(index as u32);
+                forest.kind_counts[kind as usize] += size as usize;
+                roots.push((size, index as u32));
+            }
+        }
         roots.sort_unstable_by(|a, b| b.cmp(a));
         forest.roots = roots.into_iter().map(|(_, root)| root).collect();
         Ok(forest)
+    }
+
+    /// How many objects of `kind` the packs hold (an object in two packs counts twice).
+    pub fn count(&self, kind: ObjectKind) -> usize {
+        self.kind_counts[kind as usize]
     }
 
     /// How many entries are deltas against a base named by id (REF_DELTA).
@@ -376,7 +389,7 @@ fn read_headers(
             offset: 0,
             end: 0,
             base: NONE,
-            whole: false,
+            whole: None,
         },
     );
     let mut released_at = 0;
@@ -406,10 +419,10 @@ fn read_headers(
             offset,
             end,
             base: NONE,
-            whole: false,
+            whole: None,
         };
         match header.kind {
-            EntryKind::Object(_) => entry.whole = true,
+            EntryKind::Object(kind) => entry.whole = Some(kind),
             EntryKind::OffsetDelta { base_distance } => {
                 let base_offset = offset
                     .checked_sub(base_distance)

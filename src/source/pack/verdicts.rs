@@ -2,7 +2,7 @@
 
 use std::ops::Range;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -40,6 +40,8 @@ const COMMIT_CANDIDATE: u8 = 9;
 
 /// No object: a commit whose tree the packs do not hold, or that could not be parsed.
 const NO_TREE: u32 = u32::MAX;
+/// No object: a parent the packs do not hold.
+const NO_PARENT: u32 = u32::MAX;
 
 /// A child reference: the global index, with this bit set when the entry is a tree.
 const TREE_BIT: u32 = 1 << 31;
@@ -81,6 +83,8 @@ pub struct PackVerdicts {
     states: Vec<u8>,
     /// The global index of each commit's tree ([`NO_TREE`] for other objects).
     commit_trees: Vec<u32>,
+    /// Every packed commit's parents, in order: `(commit, parent)` sorted by commit.
+    parents: Vec<(u32, u32)>,
     stats: PackStats,
 }
 
@@ -109,36 +113,35 @@ impl PackVerdicts {
 
     /// [`PackVerdicts::compute`], searching blobs as `mode` says (the verdicts are the same).
     pub fn compute_with(git_dir: &Path, mode: ScanMode) -> Result<PackVerdicts> {
-        let never = AtomicBool::new(false);
-        let verdicts = PackVerdicts::compute_unless(git_dir, mode, &never)?;
-        Ok(verdicts.expect("a pass that is never stopped completes"))
+        let verdicts = PackVerdicts::compute_if(git_dir, mode, |_, _| true)?;
+        Ok(verdicts.expect("a pass that is always worth it is made"))
     }
 
-    /// [`PackVerdicts::compute_with`], stopped early (`None`) once another thread sets `stop`.
-    pub fn compute_unless(
+    /// [`PackVerdicts::compute_with`], made only when `worth_it(commits, objects)` is true for
+    /// the number of commits and of objects the packs hold (both known before any is read).
+    pub fn compute_if(
         git_dir: &Path,
         mode: ScanMode,
-        stop: &AtomicBool,
+        worth_it: impl FnOnce(usize, usize) -> bool,
     ) -> Result<Option<PackVerdicts>> {
         let started = Instant::now();
         let packs = Packs::open(git_dir)?;
         let forest = timed("pack pass: delta forest", || Forest::build(&packs))?;
+        if !worth_it(forest.count(ObjectKind::Commit), packs.len()) {
+            return Ok(None);
+        }
         let pass = VerdictPass {
             packs: &packs,
             mode,
             states: (0..packs.len()).map(|_| AtomicU8::new(UNKNOWN)).collect(),
             commit_trees: (0..packs.len()).map(|_| AtomicU32::new(NO_TREE)).collect(),
+            parents: Mutex::new(Vec::new()),
             trees: Mutex::new(TreeChildren::default()),
             bytes_searched: AtomicU64::new(0),
-            stop,
         };
         let traversal = timed("pack pass: traversal", || {
             forest.traverse(&pass, super::thread_count())
-        });
-        let traversal = match traversal {
-            Err(err) if err.is::<Stopped>() => return Ok(None),
-            other => other?,
-        };
+        })?;
         drop(forest);
         let mut states: Vec<u8> = pass.states.into_iter().map(AtomicU8::into_inner).collect();
         let commit_trees = pass
@@ -151,6 +154,12 @@ impl PackVerdicts {
             .into_inner()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         timed("pack pass: tree verdicts", || trees.resolve(&mut states));
+        let mut parents = pass
+            .parents
+            .into_inner()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Stable: each commit's parents were recorded together, in order.
+        parents.sort_by_key(|&(commit, _)| commit);
         let count = |state: u8| states.iter().filter(|&&known| known == state).count() as u64;
         let stats = PackStats {
             traversal,
@@ -165,6 +174,7 @@ impl PackVerdicts {
             packs,
             states,
             commit_trees,
+            parents,
             stats,
         }))
     }
@@ -172,6 +182,58 @@ impl PackVerdicts {
     /// What the computation did.
     pub fn stats(&self) -> &PackStats {
         &self.stats
+    }
+
+    /// Every commit reachable from `tips`, each after its parents (first parents first), from
+    /// the commits the packs hold; `None` when one of them is not in the packs or could not be
+    /// read there (a loose commit, a shallow clone's missing parent): list them through
+    /// libgit2 then.
+    pub fn commits_reachable_from(&self, tips: &[Oid]) -> Option<Vec<Oid>> {
+        const UNSEEN: u8 = 0;
+        const OPEN: u8 = 1;
+        const DONE: u8 = 2;
+        let mut marks = vec![UNSEEN; self.packs.len()];
+        let mut order = Vec::new();
+        // Depth first; a commit is listed when its last parent is done.
+        let mut stack: Vec<(u32, usize)> = Vec::new();
+        for tip in tips {
+            let tip = self.packs.find(tip.as_bytes())?;
+            if marks[tip as usize] != UNSEEN {
+                continue;
+            }
+            marks[tip as usize] = OPEN;
+            stack.push((tip, 0));
+            while let Some(&mut (commit, ref mut next)) = stack.last_mut() {
+                if !matches!(
+                    self.states[commit as usize],
+                    COMMIT_QUIET | COMMIT_CANDIDATE
+                ) {
+                    return None;
+                }
+                let parents = self.parents_of(commit);
+                let Some(&(_, parent)) = parents.get(*next) else {
+                    marks[commit as usize] = DONE;
+                    order.push(Oid::from_bytes(self.packs.id(commit)).ok()?);
+                    stack.pop();
+                    continue;
+                };
+                *next += 1;
+                if parent == NO_PARENT {
+                    return None;
+                }
+                if marks[parent as usize] == UNSEEN {
+                    marks[parent as usize] = OPEN;
+                    stack.push((parent, 0));
+                }
+            }
+        }
+        Some(order)
+    }
+
+    fn parents_of(&self, commit: u32) -> &[(u32, u32)] {
+        let start = self.parents.partition_point(|&(child, _)| child < commit);
+        let end = start + self.parents[start..].partition_point(|&(child, _)| child == commit);
+        &self.parents[start..end]
     }
 
     fn state(&self, id: Oid) -> u8 {
@@ -228,23 +290,12 @@ struct VerdictPass<'p> {
     mode: ScanMode,
     states: Vec<AtomicU8>,
     commit_trees: Vec<AtomicU32>,
+    /// `(commit, parent)` for every parent line of every commit read ([`NO_PARENT`] for a
+    /// parent the packs do not hold).
+    parents: Mutex<Vec<(u32, u32)>>,
     trees: Mutex<TreeChildren>,
     bytes_searched: AtomicU64,
-    /// Set by another thread when the verdicts are no longer wanted.
-    stop: &'p AtomicBool,
 }
-
-/// The error that ends a traversal whose verdicts are no longer wanted.
-#[derive(Debug)]
-struct Stopped;
-
-impl std::fmt::Display for Stopped {
-    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter.write_str("the pass over the packs was stopped")
-    }
-}
-
-impl std::error::Error for Stopped {}
 
 /// What visiting an object taught that its delta children can reuse.
 enum Learned {
@@ -261,9 +312,6 @@ impl Visitor for VerdictPass<'_> {
     type State = Learned;
 
     fn visit(&self, object: Object<'_>, parent: Option<Parent<'_, Learned>>) -> Result<Learned> {
-        if self.stop.load(Ordering::Relaxed) {
-            return Err(Stopped.into());
-        }
         let (state, learned) = match object.kind {
             ObjectKind::Blob => {
                 let (candidate, learned) = self.test_blob(object.content, parent)?;
@@ -328,25 +376,42 @@ impl VerdictPass<'_> {
         Ok((candidate, Learned::Occurrences(occurrences)))
     }
 
-    /// A commit's message is tested, and its tree recorded; a commit whose tree line cannot be
-    /// read stays unknown.
+    /// A commit's tree and parents are recorded and its message tested; a commit whose tree
+    /// or parent lines cannot be read stays unknown.
     fn visit_commit(&self, commit: Object<'_>) -> u8 {
-        if may_contain_secret(COMMIT_MESSAGE, commit_message(commit.content)) {
-            return COMMIT_CANDIDATE;
-        }
-        let tree = commit
-            .content
-            .strip_prefix(b"tree ")
-            .and_then(|rest| rest.get(..ID_LEN * 2 + 1))
-            .filter(|line| line[ID_LEN * 2] == b'\n')
-            .and_then(|line| decode_hex_id(&line[..ID_LEN * 2]))
-            .and_then(|id| self.packs.find(&id));
-        match tree {
-            Some(tree) => {
-                self.commit_trees[commit.index as usize].store(tree, Ordering::Relaxed);
-                COMMIT_QUIET
+        let id_line = |rest: &[u8], name: &[u8]| -> Option<[u8; ID_LEN]> {
+            let line = rest.strip_prefix(name)?.get(..ID_LEN * 2 + 1)?;
+            if line[ID_LEN * 2] != b'\n' {
+                return None;
             }
-            None => UNKNOWN,
+            decode_hex_id(&line[..ID_LEN * 2])
+        };
+        const LINE: usize = ID_LEN * 2 + 1;
+        let Some(tree) = id_line(commit.content, b"tree ") else {
+            return UNKNOWN;
+        };
+        let mut rest = &commit.content[b"tree ".len() + LINE..];
+        let mut parents = Vec::new();
+        while rest.starts_with(b"parent ") {
+            let Some(parent) = id_line(rest, b"parent ") else {
+                return UNKNOWN;
+            };
+            parents.push((commit.index, self.packs.find(&parent).unwrap_or(NO_PARENT)));
+            rest = &rest[b"parent ".len() + LINE..];
+        }
+        if let Some(tree) = self.packs.find(&tree) {
+            self.commit_trees[commit.index as usize].store(tree, Ordering::Relaxed);
+        }
+        if !parents.is_empty() {
+            self.parents
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .extend_from_slice(&parents);
+        }
+        if may_contain_secret(COMMIT_MESSAGE, commit_message(commit.content)) {
+            COMMIT_CANDIDATE
+        } else {
+            COMMIT_QUIET
         }
     }
 
