@@ -466,11 +466,7 @@ impl Scanner {
         if verdicts.commit(oid) == ObjectVerdict::Clean {
             return Ok(Vec::new());
         }
-        let commit = trees
-            .repo()
-            .find_commit(oid)
-            .with_context(|| format!("reading commit {oid}"))?;
-        self.findings_from(|sink| commits::added_in_commit(trees, &commit, verdicts, clean, sink))
+        self.findings_from(|sink| commits::added_in_commit(trees, oid, verdicts, clean, sink))
     }
 
     /// Scans what a push of `updates` to `remote` (at `url`) would make new there: commits,

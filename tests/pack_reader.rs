@@ -16,7 +16,7 @@ use std::sync::Mutex;
 
 use cio_hook::detect::{may_contain_secret, name_may_hold_token};
 use cio_hook::source::pack::{Forest, Object, PackVerdicts, Packs, Parent, ScanMode, Visitor};
-use cio_hook::source::verdicts::{Verdict, Verdicts};
+use cio_hook::source::verdicts::{CommitOutline, Verdict, Verdicts};
 use cio_hook::source::COMMIT_MESSAGE;
 use common::{api_token, base64, random_alphanumerics, utf16_with_bom, Repo, Rng};
 use git2::{ObjectType, Oid, Repository};
@@ -472,6 +472,7 @@ fn assert_verdicts_equal_reference(
         "--batch-check=%(objectname) %(objecttype)",
     ]);
     let mut counts = [0; 6];
+    let mut outlines = 0;
     let mut differences = Vec::new();
     for line in listing.lines() {
         let (id, kind) = line.split_once(' ').unwrap();
@@ -494,8 +495,24 @@ fn assert_verdicts_equal_reference(
         if ours != theirs {
             differences.push(format!("{kind} {id}: {ours:?}, reference {theirs:?}"));
         }
+        if let Some(outline) = verdicts.commit_outline(id) {
+            let commit = reference.repo.find_commit(id).unwrap();
+            let by_libgit2 = CommitOutline {
+                tree: commit.tree_id(),
+                parents: commit.parent_ids().collect(),
+                message_may_hold_secret: may_contain_secret(COMMIT_MESSAGE, commit.message_bytes()),
+            };
+            if outline != by_libgit2 {
+                differences.push(format!("commit {id}: {outline:?}, libgit2 {by_libgit2:?}"));
+            }
+            outlines += 1;
+        }
     }
     assert!(differences.is_empty(), "{differences:#?}");
+    assert!(
+        counts[4] + counts[5] == 0 || outlines > 0,
+        "no commit outline to compare"
+    );
     counts
 }
 

@@ -9,7 +9,7 @@ use git2::{Commit, ObjectType, Oid, Repository, Signature, Tree};
 use super::blobs::{added_in_changes_skipping, added_lines, as_text, find_blob, CleanBlobs};
 use super::pre_push::new_walk;
 use super::tree_diff::{changed_files_to_scan, TreeReader};
-use super::verdicts::Verdicts;
+use super::verdicts::{CommitOutline, Verdicts};
 use super::{all_lines, path_from_bytes, AddedContent, AddedText, CommitInfo, COMMIT_MESSAGE};
 use crate::allow::Day;
 use crate::detect::may_contain_secret;
@@ -89,27 +89,48 @@ pub fn stash_only_commits(repo: &Repository) -> Result<HashSet<Oid>> {
         .context("walking the stash's commits")
 }
 
-/// Calls `sink` with what `commit` adds: its message, and the lines it adds over its first
+/// Calls `sink` with what commit `id` adds: its message, and the lines it adds over its first
 /// parent (a root commit: over the empty tree). For a merge, only lines that none of its parents
 /// had count, so a clean merge adds nothing and an "evil merge" adds what it introduced.
 ///
 /// Subtrees and blobs that `verdicts` calls clean are not read; blobs in `clean` are known to
 /// hold nothing and are not read again; blobs found clean are added to it. Trees are read
-/// through `trees`, which keeps those of the commits just compared.
+/// through `trees`, which keeps those of the commits just compared. A commit whose outline
+/// `verdicts` knows is read only when it adds something (for how reports name it).
 pub fn added_in_commit(
     trees: &mut TreeReader<'_>,
-    commit: &Commit<'_>,
+    id: Oid,
     verdicts: &dyn Verdicts,
     clean: &CleanBlobs,
     sink: &mut dyn FnMut(AddedText<'_>) -> Result<()>,
 ) -> Result<()> {
     let repo = trees.repo();
+    let read = || {
+        repo.find_commit(id)
+            .with_context(|| format!("reading commit {id}"))
+    };
+    let (outline, mut commit) = match verdicts.commit_outline(id) {
+        Some(outline) => (outline, None),
+        None => {
+            let commit = read()?;
+            let outline = CommitOutline {
+                tree: commit.tree_id(),
+                parents: commit.parent_ids().collect(),
+                message_may_hold_secret: may_contain_secret(COMMIT_MESSAGE, commit.message_bytes()),
+            };
+            (outline, Some(commit))
+        }
+    };
     trees.next_commit();
-    trees.remember_commit_tree(commit.id(), commit.tree_id());
-    let tree = trees.tree(commit.tree_id())?;
-    let parent_trees = commit
-        .parent_ids()
-        .map(|parent| trees.commit_tree(parent))
+    trees.remember_commit_tree(id, outline.tree);
+    let tree = trees.tree(outline.tree)?;
+    let parent_trees = outline
+        .parents
+        .iter()
+        .map(|&parent| match verdicts.commit_outline(parent) {
+            Some(parent) => trees.tree(parent.tree),
+            None => trees.commit_tree(parent),
+        })
         .collect::<Result<Vec<_>>>()
         .context("reading a parent commit's tree")?;
     let mut changes = changed_files_to_scan(trees, parent_trees.first(), &tree, verdicts)?;
@@ -128,14 +149,20 @@ pub fn added_in_commit(
         }
         changes = kept;
     }
-    let message = commit.message_bytes();
-    let message_may_hold_secret = may_contain_secret(COMMIT_MESSAGE, message);
-    if changes.is_empty() && !message_may_hold_secret {
+    if changes.is_empty() && !outline.message_may_hold_secret {
         return Ok(());
     }
-    let info = Arc::new(commit_info(commit));
-    if message_may_hold_secret {
-        sink(AddedText::message(COMMIT_MESSAGE, info.clone(), message))?;
+    let commit = match commit.take() {
+        Some(commit) => commit,
+        None => read()?,
+    };
+    let info = Arc::new(commit_info(&commit));
+    if outline.message_may_hold_secret {
+        sink(AddedText::message(
+            COMMIT_MESSAGE,
+            info.clone(),
+            commit.message_bytes(),
+        ))?;
     }
     let with_commit = Some(&info);
     added_in_changes_skipping(

@@ -39,6 +39,21 @@ pub trait Verdicts: Sync {
     fn commit(&self, _id: Oid) -> Verdict {
         Verdict::Unknown
     }
+    /// What the commit walk needs of commit `id` before reading it, when known.
+    fn commit_outline(&self, _id: Oid) -> Option<CommitOutline> {
+        None
+    }
+}
+
+/// A commit as the walk first needs it: enough to compare its tree with its parents' and to
+/// know whether its message must be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitOutline {
+    pub tree: Oid,
+    pub parents: Vec<Oid>,
+    /// Whether [`may_contain_secret`](crate::detect::may_contain_secret) is true for its
+    /// message as libgit2 reads it.
+    pub message_may_hold_secret: bool,
 }
 
 /// No verdicts: every object is read and tested (scans of a few commits, hooks).

@@ -17,7 +17,7 @@ use crate::detect::decode::utf16_bom;
 use crate::detect::{
     may_contain_secret, name_may_hold_token, prefilter_matches, PREFILTER_LONGEST_LITERAL,
 };
-use crate::source::verdicts::{Verdict, Verdicts};
+use crate::source::verdicts::{CommitOutline, Verdict, Verdicts};
 use crate::source::COMMIT_MESSAGE;
 use crate::timings::timed;
 
@@ -267,6 +267,33 @@ impl Verdicts for PackVerdicts {
         self.packs
             .find(id.as_bytes())
             .map_or(Verdict::Unknown, |index| self.tree_state(index))
+    }
+
+    fn commit_outline(&self, id: Oid) -> Option<CommitOutline> {
+        let index = self.packs.find(id.as_bytes())?;
+        let message_may_hold_secret = match self.states[index as usize] {
+            COMMIT_QUIET => false,
+            COMMIT_CANDIDATE => true,
+            _ => return None,
+        };
+        let tree = self.commit_trees[index as usize];
+        if tree == NO_TREE {
+            return None;
+        }
+        let parents = self
+            .parents_of(index)
+            .iter()
+            .map(|&(_, parent)| {
+                (parent != NO_PARENT)
+                    .then(|| Oid::from_bytes(self.packs.id(parent)).ok())
+                    .flatten()
+            })
+            .collect::<Option<Vec<Oid>>>()?;
+        Some(CommitOutline {
+            tree: Oid::from_bytes(self.packs.id(tree)).ok()?,
+            parents,
+            message_may_hold_secret,
+        })
     }
 
     fn commit(&self, id: Oid) -> Verdict {
