@@ -315,19 +315,36 @@ impl Scanner {
         scope: Scope,
         progress: ProgressFn<'_>,
     ) -> Result<Report> {
-        let verdicts = match self.extra_object_dirs.is_empty() {
-            true => timed("pack pass", || {
+        if !self.extra_object_dirs.is_empty() {
+            let commit_ids = timed("commit list", || commits::all_commits(repo))?;
+            return self.scan_commits(repo, &commit_ids, scope, progress);
+        }
+        // The refs are read on another thread meanwhile: file system work, mostly.
+        let git_dir = repo.path();
+        let (targets, verdicts) = std::thread::scope(|threads| {
+            let reader = threads.spawn(|| {
+                timed("refs", || {
+                    let repo = Repository::open(git_dir)
+                        .with_context(|| format!("opening {}", git_dir.display()))?;
+                    commits::ref_targets(&repo)
+                })
+            });
+            let verdicts = timed("pack pass", || {
                 PackVerdicts::compute_if(repo.commondir(), ScanMode::Windows, pack_pass_pays)
-            }),
-            false => Ok(None),
-        };
+            });
+            let targets = reader
+                .join()
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("the thread reading refs panicked")));
+            (targets, verdicts)
+        });
+        let targets = targets?;
         // A pass that failed leaves every object to be read through libgit2, which reports
         // real damage.
         let Some(verdicts) = verdicts.ok().flatten() else {
             let commit_ids = timed("commit list", || commits::all_commits(repo))?;
             return self.scan_commits(repo, &commit_ids, scope, progress);
         };
-        let tips = commits::tips(repo)?;
+        let tips = commits::commits_at(repo, &targets, &|id| verdicts.is_commit(id));
         let commit_ids = match timed("commit list", || verdicts.commits_reachable_from(&tips)) {
             Some(commit_ids) => commit_ids,
             None => timed("commit list through libgit2", || commits::all_commits(repo))?,

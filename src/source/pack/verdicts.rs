@@ -230,6 +230,13 @@ impl PackVerdicts {
         Some(order)
     }
 
+    /// Whether `id` is a commit the packs hold and the pass read.
+    pub fn is_commit(&self, id: Oid) -> bool {
+        self.packs.find(id.as_bytes()).is_some_and(|index| {
+            matches!(self.states[index as usize], COMMIT_QUIET | COMMIT_CANDIDATE)
+        })
+    }
+
     fn parents_of(&self, commit: u32) -> &[(u32, u32)] {
         let start = self.parents.partition_point(|&(child, _)| child < commit);
         let end = start + self.parents[start..].partition_point(|&(child, _)| child == commit);
