@@ -308,7 +308,7 @@ impl Scanner {
     /// first, and the commits are then listed from what it read (each after its parents, first
     /// parents first), which saves libgit2's reading every commit again (0.2 s on
     /// rust-lang/cargo's 23,815 commits). A commit the packs do not hold makes the list come
-    /// from libgit2.
+    /// from libgit2. The refs are read on another thread while the pass runs.
     pub fn scan_history(
         &self,
         repo: &Repository,
