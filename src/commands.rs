@@ -13,7 +13,6 @@ use cio_hook::allow::{self, Allowlist};
 use cio_hook::install::{self, Hook, Installed, Removed};
 use cio_hook::report::{self, Report, Scope};
 use cio_hook::source::{commits, pre_push, range};
-use cio_hook::timings::timed;
 use cio_hook::{Scanner, EXIT_CLEAN, EXIT_FOUND};
 
 use crate::cli::{Cli, Command, Format};
@@ -196,9 +195,9 @@ pub fn run(cli: Cli) -> Result<i32> {
             let scope = Scope::Commits {
                 description: "all refs".to_string(),
             };
-            let scanner = timed("allowlist", || scanner(Some(&repo), &cli))?;
-            let mut report = scanner.scan_history(&repo, scope, &mut progress())?;
-            let stash = timed("stash", || commits::stash_only_commits(&repo))?;
+            let mut report =
+                scanner(Some(&repo), &cli)?.scan_history(&repo, scope, &mut progress())?;
+            let stash = commits::stash_only_commits(&repo)?;
             report.fold_stash(&stash.iter().map(|oid| oid.to_string()).collect());
             report
         }

@@ -315,9 +315,22 @@ impl Scanner {
         scope: Scope,
         progress: ProgressFn<'_>,
     ) -> Result<Report> {
-        if !self.extra_object_dirs.is_empty() {
+        // Without the pass (objects in a quarantine, too few commits, unreadable packs: libgit2
+        // then reports real damage), libgit2 lists and reads every commit.
+        let without_pass = |progress: ProgressFn<'_>| {
             let commit_ids = timed("commit list", || commits::all_commits(repo))?;
-            return self.scan_commits(repo, &commit_ids, scope, progress);
+            timed("commit walk", || {
+                self.scan_commits_with_verdicts(
+                    repo,
+                    &commit_ids,
+                    scope.clone(),
+                    &NoVerdicts,
+                    progress,
+                )
+            })
+        };
+        if !self.extra_object_dirs.is_empty() {
+            return without_pass(progress);
         }
         // The refs are read on another thread meanwhile: file system work, mostly.
         let git_dir = repo.path();
@@ -338,11 +351,8 @@ impl Scanner {
             (targets, verdicts)
         });
         let targets = targets?;
-        // A pass that failed leaves every object to be read through libgit2, which reports
-        // real damage.
         let Some(verdicts) = verdicts.ok().flatten() else {
-            let commit_ids = timed("commit list", || commits::all_commits(repo))?;
-            return self.scan_commits(repo, &commit_ids, scope, progress);
+            return without_pass(progress);
         };
         let tips = commits::commits_at(repo, &targets, &|id| verdicts.is_commit(id));
         let commit_ids = match timed("commit list", || verdicts.commits_reachable_from(&tips)) {

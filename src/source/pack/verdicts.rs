@@ -204,10 +204,7 @@ impl PackVerdicts {
             marks[tip as usize] = OPEN;
             stack.push((tip, 0));
             while let Some(&mut (commit, ref mut next)) = stack.last_mut() {
-                if !matches!(
-                    self.states[commit as usize],
-                    COMMIT_QUIET | COMMIT_CANDIDATE
-                ) {
+                if !self.read_commit(commit) {
                     return None;
                 }
                 let parents = self.parents_of(commit);
@@ -232,9 +229,14 @@ impl PackVerdicts {
 
     /// Whether `id` is a commit the packs hold and the pass read.
     pub fn is_commit(&self, id: Oid) -> bool {
-        self.packs.find(id.as_bytes()).is_some_and(|index| {
-            matches!(self.states[index as usize], COMMIT_QUIET | COMMIT_CANDIDATE)
-        })
+        self.packs
+            .find(id.as_bytes())
+            .is_some_and(|index| self.read_commit(index))
+    }
+
+    /// Whether the object at `index` is a commit the pass read (its tree line and parents).
+    fn read_commit(&self, index: u32) -> bool {
+        matches!(self.states[index as usize], COMMIT_QUIET | COMMIT_CANDIDATE)
     }
 
     fn parents_of(&self, commit: u32) -> &[(u32, u32)] {
