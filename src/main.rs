@@ -2,8 +2,6 @@
 
 mod cli;
 mod commands;
-mod pre_receive_command;
-mod token_commands;
 
 use std::sync::OnceLock;
 

@@ -5,11 +5,10 @@
 //! rejects it (1: a token was found, 2: the check could not run or did not finish).
 
 use std::io::{Read, Write};
-use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Context as _, Result};
 
 use cio_hook::pre_receive::policy::{
     default_branch_ref, BypassRecord, ServerPolicy, BYPASS_OPTION,
@@ -21,6 +20,8 @@ use cio_hook::pre_receive::{
 use cio_hook::redact::redact_text;
 use cio_hook::{Scanner, EXIT_CLEAN, EXIT_ERROR, EXIT_FOUND};
 
+use super::context::{error_line, Context};
+
 /// How the check ended.
 enum Outcome {
     Scanned(ReceiveReport),
@@ -28,8 +29,9 @@ enum Outcome {
     TimedOut,
 }
 
-/// Runs the gate; `config` is `--config`, `timeout` is `--timeout` in seconds.
-pub fn run(config: Option<&Path>, timeout: Option<Duration>) -> Result<i32> {
+/// Runs the gate, with `--config` from the context; `timeout` is `--timeout` in seconds.
+pub fn pre_receive(context: &Context, timeout: Option<Duration>) -> Result<i32> {
+    let config = context.config.as_deref();
     let mut input = Vec::new();
     std::io::stdin()
         .read_to_end(&mut input)
@@ -153,10 +155,7 @@ fn bypass_record(
                 })
                 .collect(),
         ),
-        Outcome::Failed(err) => (
-            format!("error: {}", crate::commands::error_line(err)),
-            Vec::new(),
-        ),
+        Outcome::Failed(err) => (format!("error: {}", error_line(err)), Vec::new()),
         Outcome::TimedOut => ("timed out".to_string(), Vec::new()),
     };
     BypassRecord {

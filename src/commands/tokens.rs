@@ -1,5 +1,4 @@
-//! The commands for a token that was found: `verify` (is it live?), `revoke` (kill it now), and
-//! `baseline` (adopt cio-hook on a history that already holds tokens).
+//! The commands for a token that was found: `verify` (is it live?) and `revoke` (kill it now).
 //!
 //! `verify` and `revoke` are the only commands that reach the network, and only after the person
 //! said yes (a prompt on a terminal, or `--yes`). Everything they print names tokens by their
@@ -9,21 +8,22 @@ use std::collections::HashSet;
 use std::io::{BufRead, IsTerminal, Write};
 use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Context as _, Result};
 use git2::Repository;
 use serde::Serialize;
 
-use cio_hook::allow::{self, Day};
-use cio_hook::baseline::{found_at, where_found, write_baseline};
+use cio_hook::allow;
+use cio_hook::baseline::found_at;
 use cio_hook::crates_io::{ApiUrl, Client, Liveness, Revocation, TokenKind, TOKENS_PAGE};
 use cio_hook::redact::redact_text;
 use cio_hook::report::text::scope_phrase;
-use cio_hook::report::{Finding, Report, Scope, Status};
+use cio_hook::report::{count, Finding, Report, Scope, Status};
 use cio_hook::source::{commits, range};
 use cio_hook::{Scanner, EXIT_CLEAN, EXIT_ERROR, EXIT_FOUND};
 
-use crate::cli::{Cli, Command, Format, TokenScope};
-use crate::commands::{allowlist_path, open_repository, progress, scanner};
+use crate::cli::{Format, Network, TokenScope};
+
+use super::context::{progress, Context};
 
 /// One token to send, with the first place it was found.
 struct Target<'a> {
@@ -49,22 +49,41 @@ struct Document<'a, T: Serialize> {
     tokens: Vec<TokenResult<'a, T>>,
 }
 
-/// Runs `verify` or `revoke`.
-pub fn verify_or_revoke(cli: &Cli) -> Result<i32> {
-    let (wanted, scope, network, command) = match &cli.command {
-        Command::Verify {
-            fingerprints,
-            scope,
-            network,
-        } => (fingerprints.clone(), scope, network, "verify"),
-        Command::Revoke {
-            fingerprint,
-            scope,
-            network,
-        } => (vec![fingerprint.clone()], scope, network, "revoke"),
-        _ => unreachable!("only verify and revoke come here"),
-    };
-    if cli.format == Format::Sarif {
+/// `verify`: asks crates.io whether the tokens with these fingerprints (every token found when
+/// none is given) are live.
+pub fn verify(
+    context: &Context,
+    fingerprints: &[String],
+    scope: &TokenScope,
+    network: &Network,
+) -> Result<i32> {
+    verify_or_revoke(context, fingerprints, scope, network, "verify")
+}
+
+/// `revoke`: revokes the token with this fingerprint through crates.io's API.
+pub fn revoke(
+    context: &Context,
+    fingerprint: &str,
+    scope: &TokenScope,
+    network: &Network,
+) -> Result<i32> {
+    verify_or_revoke(
+        context,
+        &[fingerprint.to_string()],
+        scope,
+        network,
+        "revoke",
+    )
+}
+
+fn verify_or_revoke(
+    context: &Context,
+    wanted: &[String],
+    scope: &TokenScope,
+    network: &Network,
+    command: &'static str,
+) -> Result<i32> {
+    if context.format == Format::Sarif {
         bail!("{command} writes text or JSON, not SARIF");
     }
     let wanted = wanted
@@ -81,9 +100,9 @@ pub fn verify_or_revoke(cli: &Cli) -> Result<i32> {
         .collect::<Result<Vec<String>>>()?;
     // Checked before scanning, so that a mistake costs nothing.
     let api_url = ApiUrl::parse(&network.api_url)?;
-    let (scanner, report) = scan(cli, scope)?;
+    let (scanner, report) = scan(context, scope)?;
     let targets = select(&scanner, &report, &wanted)?;
-    let text = cli.format == Format::Text;
+    let text = context.format == Format::Text;
     if targets.is_empty() {
         if text {
             println!(
@@ -125,9 +144,9 @@ pub fn verify_or_revoke(cli: &Cli) -> Result<i32> {
         text,
     };
     if command == "verify" {
-        verify(&targets, sending)
+        check_liveness(&targets, sending)
     } else {
-        revoke(&targets[0], sending)
+        revoke_one(&targets[0], sending)
     }
 }
 
@@ -145,7 +164,7 @@ struct Sending {
     text: bool,
 }
 
-fn verify(targets: &[Target<'_>], sending: Sending) -> Result<i32> {
+fn check_liveness(targets: &[Target<'_>], sending: Sending) -> Result<i32> {
     let Sending {
         api_url,
         timeout,
@@ -224,7 +243,7 @@ fn verify(targets: &[Target<'_>], sending: Sending) -> Result<i32> {
     })
 }
 
-fn revoke(target: &Target<'_>, sending: Sending) -> Result<i32> {
+fn revoke_one(target: &Target<'_>, sending: Sending) -> Result<i32> {
     let Sending {
         api_url,
         timeout,
@@ -308,15 +327,15 @@ fn confirm(question: &str, yes: bool, reads_stdin: bool, command: &str) -> Resul
 }
 
 /// Scans the scope the command names (all refs' history by default), keeping token text.
-fn scan(cli: &Cli, scope: &TokenScope) -> Result<(Scanner, Report)> {
+fn scan(context: &Context, scope: &TokenScope) -> Result<(Scanner, Report)> {
     if !scope.path.is_empty() {
         let repo = Repository::open_from_env().ok();
-        let scanner = scanner(repo.as_ref(), cli)?.keeping_secrets();
+        let scanner = context.scanner(repo.as_ref())?.keeping_secrets();
         let report = scanner.scan_paths(&scope.path)?;
         return Ok((scanner, report));
     }
-    let repo = open_repository()?;
-    let scanner = scanner(Some(&repo), cli)?.keeping_secrets();
+    let repo = context.open_repository()?;
+    let scanner = context.scanner(Some(&repo))?.keeping_secrets();
     let report = if scope.staged {
         scanner.scan_staged(&repo)?
     } else {
@@ -385,70 +404,4 @@ fn print_json<T: Serialize>(
     serde_json::to_writer_pretty(&mut out, &document)?;
     writeln!(out)?;
     Ok(())
-}
-
-fn count(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
-
-/// Runs `baseline`: scans all refs' history and allows each blocking token by fingerprint.
-pub fn baseline(repo: &Repository, cli: &Cli, reason: &str) -> Result<i32> {
-    let path = allowlist_path(repo, cli)?;
-    let scanner = scanner(Some(repo), cli)?;
-    let commit_ids = commits::all_commits(repo)?;
-    let scope = Scope::Commits {
-        description: "all refs".to_string(),
-    };
-    let report = scanner.scan_commits(repo, &commit_ids, scope, &mut progress())?;
-    let baseline = write_baseline(&path, &report, reason, Day::today())?;
-    for finding in &baseline.added {
-        println!(
-            "baselined {}  {}",
-            finding.fingerprint,
-            where_found(finding)
-        );
-    }
-    for finding in &baseline.expired {
-        let note = match &finding.status {
-            Status::Blocking {
-                expired_allow: Some(note),
-            } => note.as_str(),
-            _ => "",
-        };
-        println!(
-            "not baselined {}  {}: its allowlist entry {note}; renew or remove that entry",
-            finding.fingerprint,
-            where_found(finding)
-        );
-    }
-    for finding in &baseline.in_allowlist {
-        println!(
-            "not baselined {}  {}: a token inside {} is never allowed; rewrite that commit \
-             and revoke the token",
-            finding.fingerprint,
-            where_found(finding),
-            allow::FILE_NAME
-        );
-    }
-    let already = report
-        .findings
-        .iter()
-        .filter(|finding| matches!(finding.status, Status::Allowed { .. }))
-        .map(|finding| finding.fingerprint.as_str())
-        .collect::<HashSet<_>>()
-        .len();
-    println!(
-        "cio-hook: {} added to {} ({} already allowed) from {}",
-        count(baseline.added.len(), "baseline entry", "baseline entries"),
-        path.display(),
-        already,
-        scope_phrase(&report)
-    );
-    if !baseline.added.is_empty() {
-        println!(
-            "A baseline does not make a token safe: check them with `cio-hook verify --history` and \
-             revoke any that is live."
-        );
-    }
-    Ok(EXIT_CLEAN)
 }

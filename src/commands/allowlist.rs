@@ -1,0 +1,118 @@
+//! `allow` and `check-config`: adding an entry to `.ciokeyignore.toml`, and reviewing its entries.
+
+use std::collections::HashMap;
+
+use anyhow::Result;
+
+use cio_hook::allow::{self, Day};
+use cio_hook::report::{self, Scope};
+use cio_hook::{EXIT_CLEAN, EXIT_FOUND};
+
+use super::context::{progress, warn_if_untracked, Context};
+
+/// `allow`: an entry for one fingerprint, keeping the file's comments and formatting.
+pub fn allow(
+    context: &Context,
+    fingerprint: &str,
+    reason: &str,
+    expires: Option<Day>,
+) -> Result<i32> {
+    let repo = context.open_repository()?;
+    let path = context.allowlist_path(&repo)?;
+    allow::append_fingerprint_entry(&path, fingerprint, reason, expires)?;
+    println!("added an entry for {fingerprint} to {}", path.display());
+    warn_if_untracked(&repo, &path);
+    Ok(EXIT_CLEAN)
+}
+
+/// Validates the allowlist (loading it fails on any mistake), then lists the entries to review:
+/// duplicates, expired ones, and those that let nothing through in the tracked files or in any
+/// commit of the history. An entry that only history still needs is named with where its token
+/// is, not listed for removal: without it `scan-history` would block. Exit 1 when any is listed.
+pub fn check_config(context: &Context) -> Result<i32> {
+    let repo = context.open_repository()?;
+    let scanner = context.scanner(Some(&repo))?;
+    let tracked = scanner.scan_tracked(&repo)?;
+    let scope = Scope::Commits {
+        description: "all refs".to_string(),
+    };
+    let history = scanner.scan_history(&repo, scope, &mut progress())?;
+    let allowed_by = |findings: &[report::Finding]| {
+        let mut first_use: HashMap<String, String> = HashMap::new();
+        for finding in findings {
+            if let report::Status::Allowed { by, .. } = &finding.status {
+                first_use
+                    .entry(by.clone())
+                    .or_insert_with(|| match &finding.commit {
+                        Some(commit) => {
+                            format!("commit {} {}", commit.short_oid(), finding.location())
+                        }
+                        None => finding.location(),
+                    });
+            }
+        }
+        first_use
+    };
+    let used_in_tracked = allowed_by(&tracked);
+    let used_in_history = allowed_by(&history.findings);
+    let entries = &scanner.allowlist().entries;
+    let duplicates = scanner.allowlist().duplicates();
+    let today = Day::today();
+    let mut to_review = 0;
+    for entry in entries {
+        let duplicate_of = duplicates
+            .iter()
+            .find(|(duplicate, _)| std::ptr::eq(*duplicate, entry))
+            .map(|(_, first)| first);
+        let problem = if let Some(first) = duplicate_of {
+            format!(
+                "duplicates the entry at {} ({}); remove one",
+                first.origin,
+                entry.selector.describe()
+            )
+        } else if entry.is_expired(today) {
+            format!(
+                "expired on {}",
+                entry.expires.map(|day| day.to_string()).unwrap_or_default()
+            )
+        } else if used_in_tracked.contains_key(&entry.origin) {
+            continue;
+        } else if let Some(place) = used_in_history.get(&entry.origin) {
+            println!(
+                "{}: matches nothing in the tracked files, but still a token in history: {place}; \
+                 keep it while that commit is reachable, or scan-history blocks (reason: {})",
+                entry.origin,
+                entry.shown_reason()
+            );
+            continue;
+        } else {
+            let commits = report::count(history.commits_scanned, "commit", "commits");
+            format!("matches nothing in the tracked files or in the history ({commits}); remove it")
+        };
+        to_review += 1;
+        println!(
+            "{}: {problem} (reason: {})",
+            entry.origin,
+            entry.shown_reason()
+        );
+    }
+    println!(
+        "{}, {to_review} to review",
+        report::count(entries.len(), "entry", "entries")
+    );
+    let baselined = entries
+        .iter()
+        .filter(|entry| entry.baseline.is_some())
+        .count();
+    if baselined > 0 {
+        println!(
+            "{baselined} of them are baseline entries for tokens already in history \
+             (`cio-hook baseline`); check those with `cio-hook verify --history`"
+        );
+    }
+    Ok(if to_review > 0 {
+        EXIT_FOUND
+    } else {
+        EXIT_CLEAN
+    })
+}

@@ -1,0 +1,78 @@
+//! `baseline`: adopt cio-hook on a history that already holds tokens, by allowing each blocking
+//! token by fingerprint (entries marked `baseline = DATE`).
+
+use std::collections::HashSet;
+
+use anyhow::Result;
+
+use cio_hook::allow::{self, Day};
+use cio_hook::baseline::{where_found, write_baseline};
+use cio_hook::report::text::scope_phrase;
+use cio_hook::report::{count, Scope, Status};
+use cio_hook::source::commits;
+use cio_hook::EXIT_CLEAN;
+
+use super::context::{progress, Context};
+
+/// Runs `baseline`: scans all refs' history and allows each blocking token by fingerprint.
+pub fn baseline(context: &Context, reason: &str) -> Result<i32> {
+    let repo = context.open_repository()?;
+    let path = context.allowlist_path(&repo)?;
+    let scanner = context.scanner(Some(&repo))?;
+    let commit_ids = commits::all_commits(&repo)?;
+    let scope = Scope::Commits {
+        description: "all refs".to_string(),
+    };
+    let report = scanner.scan_commits(&repo, &commit_ids, scope, &mut progress())?;
+    let baseline = write_baseline(&path, &report, reason, Day::today())?;
+    for finding in &baseline.added {
+        println!(
+            "baselined {}  {}",
+            finding.fingerprint,
+            where_found(finding)
+        );
+    }
+    for finding in &baseline.expired {
+        let note = match &finding.status {
+            Status::Blocking {
+                expired_allow: Some(note),
+            } => note.as_str(),
+            _ => "",
+        };
+        println!(
+            "not baselined {}  {}: its allowlist entry {note}; renew or remove that entry",
+            finding.fingerprint,
+            where_found(finding)
+        );
+    }
+    for finding in &baseline.in_allowlist {
+        println!(
+            "not baselined {}  {}: a token inside {} is never allowed; rewrite that commit \
+             and revoke the token",
+            finding.fingerprint,
+            where_found(finding),
+            allow::FILE_NAME
+        );
+    }
+    let already = report
+        .findings
+        .iter()
+        .filter(|finding| matches!(finding.status, Status::Allowed { .. }))
+        .map(|finding| finding.fingerprint.as_str())
+        .collect::<HashSet<_>>()
+        .len();
+    println!(
+        "cio-hook: {} added to {} ({} already allowed) from {}",
+        count(baseline.added.len(), "baseline entry", "baseline entries"),
+        path.display(),
+        already,
+        scope_phrase(&report)
+    );
+    if !baseline.added.is_empty() {
+        println!(
+            "A baseline does not make a token safe: check them with `cio-hook verify --history` and \
+             revoke any that is live."
+        );
+    }
+    Ok(EXIT_CLEAN)
+}
