@@ -1,10 +1,13 @@
-//! The README is read rendered (on a forge, in an editor's preview), so it must render as it was
-//! written: a CommonMark parser is the judge. Every fenced code block closes on a bare fence, no
-//! heading is swallowed by a code block, and the sections people look for are real headings.
+//! The README and the user guide under `docs/` are read rendered (on a forge, in an editor's
+//! preview), so they must render as they were written: a CommonMark parser is the judge. Every
+//! fenced code block closes on a bare fence, no heading is swallowed by a code block, the sections
+//! people look for are real headings, and every link between the pages reaches a page and heading
+//! that exist.
 
 mod common;
 
 use std::ops::Range;
+use std::path::Path;
 
 use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
 
@@ -18,6 +21,9 @@ const EXPECTED_HEADINGS: &[&str] = &[
     "Exit codes",
 ];
 
+/// Most of the README is the user guide's front page: past this many lines it is a manual again.
+const README_MAX_LINES: usize = 260;
+
 /// A fenced code block as the parser sees it: its lines (1-based, both fences included).
 struct CodeBlock {
     lines: Range<usize>,
@@ -28,12 +34,15 @@ struct Rendered {
     /// Each heading's line and text.
     headings: Vec<(usize, String)>,
     code_blocks: Vec<CodeBlock>,
+    /// Each link's line and destination.
+    links: Vec<(usize, String)>,
 }
 
 fn render(text: &str) -> Rendered {
     let line_of = |offset: usize| text[..offset].matches('\n').count() + 1;
     let mut headings = Vec::new();
     let mut code_blocks = Vec::new();
+    let mut links = Vec::new();
     let mut heading: Option<(usize, String)> = None;
     for (event, range) in Parser::new_ext(text, Options::ENABLE_TABLES).into_offset_iter() {
         match event {
@@ -46,6 +55,9 @@ fn render(text: &str) -> Rendered {
                 }
             }
             Event::End(TagEnd::Heading(_)) => headings.extend(heading.take()),
+            Event::Start(Tag::Link { dest_url, .. }) => {
+                links.push((line_of(range.start), dest_url.to_string()))
+            }
             Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(_))) => {
                 let end = range.end.max(range.start + 1);
                 code_blocks.push(CodeBlock {
@@ -58,6 +70,7 @@ fn render(text: &str) -> Rendered {
     Rendered {
         headings,
         code_blocks,
+        links,
     }
 }
 
@@ -145,6 +158,146 @@ fn rendering_problems(name: &str, text: &str) -> Vec<String> {
         }
     }
     problems
+}
+
+/// The anchor a forge gives a heading: lowercase, spaces as `-`, punctuation other than `-` and
+/// `_` dropped.
+fn anchor(heading: &str) -> String {
+    heading
+        .to_lowercase()
+        .chars()
+        .filter_map(|c| match c {
+            ' ' => Some('-'),
+            c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The README and every page of the user guide, as (path relative to the checkout, text).
+fn pages() -> Vec<(String, String)> {
+    let root = common::checkout();
+    let mut pages = vec![(
+        "README.md".to_string(),
+        std::fs::read_to_string(root.join("README.md")).unwrap(),
+    )];
+    let mut guide: Vec<_> = std::fs::read_dir(root.join("docs"))
+        .expect("docs/, the user guide")
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "md"))
+        .collect();
+    guide.sort();
+    for path in guide {
+        let name = format!("docs/{}", path.file_name().unwrap().to_string_lossy());
+        pages.push((name, std::fs::read_to_string(&path).unwrap()));
+    }
+    pages
+}
+
+/// Every relative link of every page that names a missing file, or a heading its page lacks.
+fn broken_links(pages: &[(String, String)]) -> Vec<String> {
+    let anchors_of = |name: &str| -> Option<Vec<String>> {
+        let (_, text) = pages.iter().find(|(page, _)| page == name)?;
+        Some(
+            render(text)
+                .headings
+                .iter()
+                .map(|(_, h)| anchor(h))
+                .collect(),
+        )
+    };
+    let root = common::checkout();
+    let mut problems = Vec::new();
+    for (name, text) in pages {
+        let dir = Path::new(name).parent().unwrap_or(Path::new(""));
+        for (line, dest) in render(text).links {
+            if dest.contains("://") || dest.starts_with("mailto:") {
+                continue;
+            }
+            let (file, fragment) = match dest.split_once('#') {
+                Some((file, fragment)) => (file, Some(fragment)),
+                None => (dest.as_str(), None),
+            };
+            let target = if file.is_empty() {
+                name.clone()
+            } else {
+                normalise(&dir.join(file))
+            };
+            if !root.join(&target).exists() {
+                problems.push(format!("{name}:{line}: the link {dest:?} names no file"));
+                continue;
+            }
+            if let Some(fragment) = fragment {
+                match anchors_of(&target) {
+                    Some(anchors) if !anchors.iter().any(|a| a == fragment) => problems.push(
+                        format!("{name}:{line}: {target} has no heading for #{fragment}"),
+                    ),
+                    _ => {}
+                }
+            }
+        }
+    }
+    problems
+}
+
+/// `docs/../README.md` as `README.md`.
+fn normalise(path: &Path) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for part in path.components() {
+        match part {
+            std::path::Component::ParentDir => {
+                parts.pop();
+            }
+            std::path::Component::Normal(part) => parts.push(part.to_string_lossy().into_owned()),
+            _ => {}
+        }
+    }
+    parts.join("/")
+}
+
+#[test]
+fn the_guide_renders_as_written_and_its_links_hold() {
+    let pages = pages();
+    assert!(pages.len() > 5, "the user guide has its pages");
+    let mut problems = Vec::new();
+    for (name, text) in &pages {
+        problems.extend(rendering_problems(name, text));
+    }
+    problems.extend(broken_links(&pages));
+    assert!(problems.is_empty(), "\n{}", problems.join("\n"));
+    let readme_lines = pages[0].1.lines().count();
+    assert!(
+        readme_lines <= README_MAX_LINES,
+        "README.md has {readme_lines} lines; it is the front page (at most {README_MAX_LINES}): \
+         move detail into docs/"
+    );
+}
+
+#[test]
+fn the_link_check_catches_a_missing_page_and_heading() {
+    let pages = vec![
+        (
+            "README.md".to_string(),
+            "# Top\n\nSee [guide](docs/guide.md#the-part) and [gone](docs/gone.md).\n".to_string(),
+        ),
+        (
+            "docs/guide.md".to_string(),
+            "# Guide\n\n## Another part\n\n[back](../README.md#top)\n".to_string(),
+        ),
+    ];
+    let problems = broken_links(&pages);
+    assert!(
+        problems.iter().any(|p| p.contains("docs/gone.md")),
+        "{problems:?}"
+    );
+    assert!(
+        problems.iter().any(|p| p.contains("#the-part")),
+        "{problems:?}"
+    );
+    assert_eq!(
+        anchor("Reports: text, JSON, SARIF"),
+        "reports-text-json-sarif"
+    );
 }
 
 #[test]
