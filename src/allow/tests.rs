@@ -1,0 +1,316 @@
+//! Unit tests of the allowlist: parsing, guards, matching and editing.
+
+use super::guards::sample_tokens;
+use super::*;
+use crate::redact::fingerprint;
+
+fn parse(text: &str) -> Result<Allowlist, ConfigError> {
+    Allowlist::parse(text, Path::new(".ciokeyignore.toml"))
+}
+
+const FINGERPRINT: &str = "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
+
+#[test]
+fn days_come_from_the_epoch_day_count() {
+    assert_eq!(Day::from_days_since_epoch(0).to_string(), "1970-01-01");
+    assert_eq!(Day::from_days_since_epoch(19_782).to_string(), "2024-02-29");
+    assert_eq!(Day::from_days_since_epoch(20_780).to_string(), "2026-11-23");
+}
+
+#[test]
+fn each_selector_selects() {
+    let list = parse(&format!(
+        "[[allow]]\nfingerprint = \"{FINGERPRINT}\"\nreason = \"a\"\n\
+         [[allow]]\npath = \"/fixtures/\"\nreason = \"b\"\n\
+         [[allow]]\npath = \"*.snap\"\nreason = \"c\"\n\
+         [[allow]]\npattern = \"^cio_tp_\"\nreason = \"d\"\n"
+    ))
+    .unwrap();
+    let reason = |path: &str, token: &[u8], fingerprint: &str| match list.verdict(
+        Path::new(path),
+        token,
+        fingerprint,
+    ) {
+        Verdict::Allowed(entry) => entry.reason.clone(),
+        other => format!("{other:?}"),
+    };
+    assert_eq!(reason("src/a.rs", b"x", FINGERPRINT), "a");
+    assert_eq!(reason("fixtures/deep/a.txt", b"x", "sha256:0"), "b");
+    assert_eq!(
+        reason("tests/fixtures/a.txt", b"x", "sha256:0"),
+        "NotListed"
+    );
+    assert_eq!(reason("tests/x/out.snap", b"x", "sha256:0"), "c");
+    assert_eq!(reason("src/a.rs", b"cio_tp_abc", "sha256:0"), "d");
+    assert_eq!(reason("src/a.rs", b"cioabc", "sha256:0"), "NotListed");
+}
+
+#[test]
+fn expired_entries_stop_applying_the_day_after() {
+    let list = parse("[[allow]]\npath = \"a\"\nreason = \"r\"\nexpires = 2026-01-31\n")
+        .unwrap()
+        .with_today(Day::new(2026, 1, 31).unwrap());
+    assert!(matches!(
+        list.verdict(Path::new("a"), b"", ""),
+        Verdict::Allowed(_)
+    ));
+    let list = list.with_today(Day::new(2026, 2, 1).unwrap());
+    assert!(matches!(
+        list.verdict(Path::new("a"), b"", ""),
+        Verdict::Expired(_)
+    ));
+}
+
+#[test]
+fn appended_entries_keep_comments_and_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(FILE_NAME);
+    std::fs::write(
+        &path,
+        "# team policy: fixtures only\n\n[[allow]]\npath = \"a\"\nreason = \"r\"\n",
+    )
+    .unwrap();
+    let expires = "2030-02-01".parse().unwrap();
+    append_fingerprint_entry(&path, FINGERPRINT, "fixture", Some(expires)).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.starts_with("# team policy: fixtures only\n"), "{text}");
+    assert!(text.contains("expires = 2030-02-01"), "{text}");
+    assert_eq!(Allowlist::parse(&text, &path).unwrap().entries.len(), 2);
+    assert!(append_fingerprint_entry(&path, FINGERPRINT, " ", None).is_err());
+    assert!(append_fingerprint_entry(&path, "cio123", "r", None).is_err());
+    assert!("2030-13-01".parse::<Day>().is_err());
+}
+
+#[test]
+fn mistakes_are_errors_with_a_location() {
+    for (text, line, needle) in [
+        ("[[allow]]\npath = \"a\"\n", 1, "missing reason"),
+        (
+            "[[allow]]\npath = \"a\"\nreason = \"\"\n",
+            1,
+            "missing reason",
+        ),
+        (
+            "\n[[allow]]\npath = \"a\"\nreson = \"r\"\n",
+            4,
+            "unknown field",
+        ),
+        (
+            "[[allow]]\npath = \"a\"\npattern = \"b\"\nreason = \"r\"\n",
+            1,
+            "exactly one",
+        ),
+        ("[[allow]]\nreason = \"r\"\n", 1, "exactly one"),
+        (
+            "[[allow]]\nfingerprint = \"cio123\"\nreason = \"r\"\n",
+            2,
+            "fingerprint must",
+        ),
+        (
+            "[[allow]]\npattern = \"(\"\nreason = \"r\"\n",
+            1,
+            "invalid pattern",
+        ),
+        ("[[allow]\npath = 1\n", 1, ""),
+        ("allow = 3\n", 1, ""),
+        ("[other]\n", 1, "unknown field"),
+        (
+            "[[allow]]\npath = \"a\"\nreason = \"r\"\nexpires = \"soon\"\n",
+            4,
+            "",
+        ),
+    ] {
+        let err = parse(text).expect_err(text);
+        assert_eq!(err.line, line, "{text:?}: {err}");
+        assert!(err.message.contains(needle), "{text:?}: {err}");
+        assert!(err.to_string().starts_with(".ciokeyignore.toml:"), "{err}");
+    }
+}
+
+/// A made-up API token from the pattern samples (generated, never written down).
+fn token() -> String {
+    sample_tokens().0.remove(3)
+}
+
+fn base64(data: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    data.chunks(3)
+        .flat_map(|chunk| {
+            let bits = chunk
+                .iter()
+                .enumerate()
+                .fold(0u32, |acc, (i, &b)| acc | u32::from(b) << (16 - 8 * i));
+            (0..=chunk.len()).map(move |i| ALPHABET[(bits >> (18 - 6 * i) & 63) as usize] as char)
+        })
+        .collect()
+}
+
+#[test]
+fn a_token_anywhere_in_the_file_is_refused_without_being_echoed() {
+    let token = token();
+    let hex = token
+        .bytes()
+        .map(|b| format!("\\\\x{b:02x}"))
+        .collect::<String>();
+    let one_char_classes = token.chars().map(|c| format!("[{c}]")).collect::<String>();
+    let toml_escaped = format!("\\u0063{}", &token[1..]);
+    for (text, line, column) in [
+        (
+            format!("[[allow]]\npattern = \"^{token}$\"\nreason = \"r\"\n"),
+            2,
+            13,
+        ),
+        (
+            format!("[[allow]]\npath = \"{token}.txt\"\nreason = \"r\"\n"),
+            2,
+            9,
+        ),
+        (
+            format!("[[allow]]\npath = \"a\"\nreason = \"it is {token}\"\n"),
+            3,
+            17,
+        ),
+        (
+            format!("# {token}\n[[allow]]\npath = \"a\"\nreason = \"r\"\n"),
+            1,
+            3,
+        ),
+        (
+            format!("[[allow]]\npath = \"a\"\nreason = \"{toml_escaped}\"\n"),
+            3,
+            10,
+        ),
+        (
+            format!("[[allow]]\npattern = \"{hex}\"\nreason = \"r\"\n"),
+            2,
+            1,
+        ),
+        (
+            format!("[[allow]]\npattern = \"\\\\b{token}\\\\b\"\nreason = \"r\"\n"),
+            2,
+            1,
+        ),
+        (
+            format!("[[allow]]\npattern = '{one_char_classes}'\nreason = \"r\"\n"),
+            2,
+            1,
+        ),
+        (
+            format!(
+                "[[allow]]\npath = \"a\"\nreason = \"{}\"\n",
+                base64(format!("token: {token}").as_bytes())
+            ),
+            3,
+            11,
+        ),
+        (format!("[[allow]\n# {token}\n"), 2, 3),
+    ] {
+        let err = parse(&text).expect_err(&text);
+        let shown = err.to_string();
+        assert!(!shown.contains(&token), "{shown}");
+        assert!(shown.contains("must never contain a secret"), "{shown}");
+        assert!(shown.contains(&fingerprint(token.as_bytes())), "{shown}");
+        assert_eq!(err.line, line, "{shown}");
+        if column > 1 {
+            assert_eq!(err.column, column, "{shown}");
+        }
+    }
+    let placeholder = ["cio", &"x".repeat(32)].concat();
+    parse(&format!(
+        "[[allow]]\npattern = \"^{placeholder}$\"\nreason = \"r\"\n"
+    ))
+    .unwrap();
+}
+
+#[test]
+fn catch_all_entries_are_refused_with_the_reason() {
+    for (selector, needle) in [
+        ("pattern = \"\"", "matches the empty string"),
+        ("pattern = \".*\"", "matches the empty string"),
+        ("pattern = \"^\"", "matches the empty string"),
+        ("pattern = \"x?\"", "matches the empty string"),
+        ("pattern = \".\"", "matches every token"),
+        ("pattern = \"cio\"", "matches every token"),
+        ("pattern = \"(?i)C\"", "matches every token"),
+        ("pattern = \"[A-Z]\"", "matches every token"),
+        (
+            "pattern = \"^cio[A-Za-z0-9]{32}$\"",
+            "matches every crates.io API token",
+        ),
+        ("path = \"\"", "is empty"),
+        ("path = \"/\"", "is empty"),
+        ("path = \"*\"", "matches every file"),
+        ("path = \"**\"", "matches every file"),
+        ("path = \"/**\"", "matches every file"),
+        ("path = \"**/*\"", "matches every file"),
+        ("path = \"*/\"", "matches every file"),
+        ("path = \"{*,.*}\"", "matches every file"),
+        (
+            "fingerprint = \"2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824\"",
+            "did you mean \"sha256:2cf24dba",
+        ),
+        (
+            "pattern = \"2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824\"",
+            "did you mean fingerprint = \"sha256:2cf24dba",
+        ),
+    ] {
+        let text = format!("[[allow]]\n{selector}\nreason = \"r\"\n");
+        let err = parse(&text).expect_err(&text);
+        assert!(err.message.contains(needle), "{text}: {err}");
+        assert_eq!(err.line, 2, "{err}");
+    }
+    for selector in [
+        "pattern = \"^cio_tp_\"",
+        "pattern = \"Q\"",
+        "path = \"*.snap\"",
+        "path = \"tests/fixtures/\"",
+        "path = \"/README.md\"",
+    ] {
+        parse(&format!("[[allow]]\n{selector}\nreason = \"r\"\n")).unwrap();
+    }
+}
+
+#[test]
+fn duplicates_are_paired_with_the_first_entry_like_them() {
+    let list = parse(&format!(
+        "[[allow]]\npath = \"a/\"\nreason = \"x\"\n\
+         [[allow]]\nfingerprint = \"{FINGERPRINT}\"\nreason = \"y\"\n\
+         [[allow]]\npath = \"a\"\nreason = \"z\"\n\
+         [[allow]]\nfingerprint = \"{}\"\nreason = \"w\"\n",
+        FINGERPRINT.to_ascii_uppercase().replace("SHA256", "sha256")
+    ))
+    .unwrap();
+    let pairs: Vec<(&str, &str)> = list
+        .duplicates()
+        .into_iter()
+        .map(|(entry, first)| (entry.origin.as_str(), first.origin.as_str()))
+        .collect();
+    assert_eq!(
+        pairs,
+        vec![
+            (".ciokeyignore.toml:7", ".ciokeyignore.toml:1"),
+            (".ciokeyignore.toml:10", ".ciokeyignore.toml:4"),
+        ]
+    );
+}
+
+#[test]
+fn no_entry_allows_a_token_inside_an_allowlist_file() {
+    let token = token();
+    let fingerprint = fingerprint(token.as_bytes());
+    let list = parse(&format!(
+        "[[allow]]\nfingerprint = \"{fingerprint}\"\nreason = \"r\"\n\
+         [[allow]]\npath = \".ciokeyignore.toml\"\nreason = \"r\"\n"
+    ))
+    .unwrap();
+    for path in [".ciokeyignore.toml", "sub/.ciokeyignore.toml"] {
+        assert_eq!(
+            list.verdict(Path::new(path), token.as_bytes(), &fingerprint),
+            Verdict::NotListed
+        );
+    }
+    assert!(matches!(
+        list.verdict(Path::new("a.txt"), token.as_bytes(), &fingerprint),
+        Verdict::Allowed(_)
+    ));
+}
