@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use cio_hook::allow::Day;
+use cio_hook::archive::{parse_size, ArchiveLimits};
 
 const AFTER_HELP: &str = "\
 Exit codes:
@@ -41,8 +42,44 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub verbose: bool,
 
+    #[command(flatten)]
+    pub archives: ArchiveFlags,
+
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// Limits on the archives (gzip, tar, zip) a scan opens; reaching one stops the scan with exit 2.
+#[derive(Debug, Clone, Args)]
+pub struct ArchiveFlags {
+    /// Archives opened within archives (1: only the file's own; 0: none, scanned as bytes).
+    #[arg(long, global = true, value_name = "N", default_value_t = ArchiveLimits::default().max_depth)]
+    pub archive_max_depth: u32,
+    /// Bytes one file's archives may expand to in all (K, M, G suffixes).
+    #[arg(long, global = true, value_name = "SIZE", default_value = "512M", value_parser = parse_size)]
+    pub archive_max_bytes: u64,
+    /// Bytes one archive entry may expand to.
+    #[arg(long, global = true, value_name = "SIZE", default_value = "64M", value_parser = parse_size)]
+    pub archive_max_entry_bytes: u64,
+    /// Entries one file's archives may hold, nested ones included.
+    #[arg(long, global = true, value_name = "N", default_value_t = ArchiveLimits::default().max_entries)]
+    pub archive_max_entries: u64,
+    /// How many times its own size a file's archives may expand to (past the first MiB).
+    #[arg(long, global = true, value_name = "N", default_value_t = ArchiveLimits::default().max_ratio)]
+    pub archive_max_ratio: u64,
+}
+
+impl ArchiveFlags {
+    /// The limits these flags set.
+    pub fn limits(&self) -> ArchiveLimits {
+        ArchiveLimits {
+            max_depth: self.archive_max_depth,
+            max_total_bytes: self.archive_max_bytes,
+            max_entry_bytes: self.archive_max_entry_bytes,
+            max_entries: self.archive_max_entries,
+            max_ratio: self.archive_max_ratio,
+        }
+    }
 }
 
 /// How reports are written.

@@ -8,6 +8,7 @@
 //! server on what a push brings.
 
 pub mod allow;
+pub mod archive;
 pub mod baseline;
 pub mod crates_io;
 pub mod detect;

@@ -51,6 +51,7 @@ pub fn run(cli: Cli) -> Result<i32> {
     // (as git itself does not) would double the cost of a history scan.
     git2::opts::strict_hash_verification(false);
     cio_hook::source::limit_pack_memory();
+    cio_hook::archive::ArchiveLimits::set_for_process(cli.archives.limits());
     let context = Context::new(&cli);
     match &cli.command {
         Command::ScanStaged => scan::staged(&context),

@@ -118,6 +118,10 @@ static OTHER_LITERALS: LazyLock<Regex> = LazyLock::new(|| {
 /// and for source code as well as other files, so a blob's answer does not depend on which path
 /// carries it (except for cargo credentials files, tested on their own).
 pub fn may_contain_secret(path: &[u8], content: &[u8]) -> bool {
+    // An archive's entries are read by the sources (crate::archive), never its compressed bytes.
+    if crate::archive::is_archive(content) {
+        return true;
+    }
     let decoded = decode::decode_utf16(content);
     let text = decoded.as_ref().map_or(content, |text| text.as_bytes());
     if credentials::is_credentials_path(path) && memchr::memmem::find(text, b"token").is_some() {

@@ -12,9 +12,11 @@ use std::sync::{Arc, Mutex};
 use anyhow::{Context, Result};
 use git2::{Blob, DiffOptions, Oid, Patch, Repository};
 
+use super::archived::added_in_archive;
 use super::tree_diff::FileChange;
 use super::verdicts::{NoVerdicts, Verdict, Verdicts};
 use super::{AddedContent, AddedLine, AddedText, CommitInfo};
+use crate::archive::is_archive;
 use crate::detect::credentials::is_credentials_path;
 use crate::detect::decode::decode_utf16;
 use crate::detect::may_contain_secret;
@@ -105,6 +107,11 @@ pub fn added_in_changes_skipping(
             continue;
         }
         let new_blob = find_blob(repo, new_id, &change.path)?;
+        if is_archive(new_blob.content()) {
+            // Every entry counts as added: an archive's previous version is not compared.
+            added_in_archive(&change.path, new_blob.content(), commit, sink)?;
+            continue;
+        }
         if !may_contain_secret(&change.path, new_blob.content()) {
             if remembered {
                 clean.insert(new_id);

@@ -6,8 +6,10 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
+use super::archived::added_in_archive;
 use super::blobs::added_content;
 use super::AddedText;
+use crate::archive::is_archive;
 use crate::detect::may_contain_secret;
 
 /// The label reports give to standard input.
@@ -61,6 +63,9 @@ fn emit(
 ) -> Result<()> {
     if let Some(added) = AddedText::new_path(&label, None) {
         sink(added)?;
+    }
+    if is_archive(content) {
+        return added_in_archive(&label, content, None, sink);
     }
     if !may_contain_secret(&label, content) {
         return Ok(());

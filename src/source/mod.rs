@@ -4,6 +4,7 @@
 //! produced them. Sources only diff files whose new content may hold a token at all
 //! ([`crate::detect::may_contain_secret`]); everything else costs one blob read.
 
+pub mod archived;
 pub mod blobs;
 pub mod commits;
 pub mod files;

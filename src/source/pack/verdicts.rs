@@ -408,7 +408,8 @@ impl VerdictPass<'_> {
         }
         // Without a byte order mark the detector reads the bytes as they are, and finds
         // nothing where no literal occurs.
-        let candidate = !occurrences.is_empty() && may_contain_secret(b"", content);
+        let candidate = (!occurrences.is_empty() && may_contain_secret(b"", content))
+            || crate::archive::is_archive(content);
         Ok((candidate, Learned::Occurrences(occurrences)))
     }
 
