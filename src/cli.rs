@@ -131,6 +131,20 @@ pub enum Command {
         /// Files, directories, or `-`; the current directory when none is given.
         paths: Vec<PathBuf>,
     },
+    /// Scan what `cargo package` would upload (every file of each .crate, the readme included),
+    /// before `cargo publish`: runs `cargo package --no-verify --allow-dirty` into a temporary
+    /// directory and says why each file holding a token is in the package.
+    ScanPackage {
+        /// The package's or workspace's Cargo.toml (default: found from the current directory).
+        #[arg(long, value_name = "PATH")]
+        manifest_path: Option<PathBuf>,
+        /// The package to scan, in a workspace.
+        #[arg(short = 'p', long, value_name = "NAME", conflicts_with = "workspace")]
+        package: Option<String>,
+        /// Scan every package of the workspace.
+        #[arg(long)]
+        workspace: bool,
+    },
     /// Allow a token by its fingerprint in .ciokeyignore.toml (created when missing), keeping the
     /// file's comments and formatting.
     Allow {

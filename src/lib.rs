@@ -13,6 +13,7 @@ pub mod baseline;
 pub mod crates_io;
 pub mod detect;
 pub mod install;
+pub mod package;
 pub mod pre_receive;
 pub mod redact;
 pub mod report;

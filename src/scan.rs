@@ -125,6 +125,7 @@ impl Scanner {
                 preview,
                 status: self.status(&fs_path, &detection, &fingerprint),
                 fingerprint,
+                packaged: None,
             }
         };
         let scan_line = |number: u32, line: &[u8], findings: &mut Vec<Finding>| {

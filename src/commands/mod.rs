@@ -6,6 +6,7 @@ mod allowlist;
 mod baseline;
 mod context;
 mod hooks;
+mod package;
 mod pre_receive;
 mod scan;
 mod tokens;
@@ -63,6 +64,16 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::ScanRange { revspec } => scan::range(&context, revspec),
         Command::ScanHistory => scan::history(&context),
         Command::ScanPath { paths } => scan::paths(&context, paths),
+        Command::ScanPackage {
+            manifest_path,
+            package,
+            workspace,
+        } => package::scan_package(
+            &context,
+            manifest_path.as_deref(),
+            package.as_deref(),
+            *workspace,
+        ),
         Command::Allow {
             fingerprint,
             reason,

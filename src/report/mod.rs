@@ -68,6 +68,21 @@ pub struct Finding {
     /// `sha256:` and the hex SHA-256 of the token, for the allowlist.
     pub fingerprint: String,
     pub status: Status,
+    /// For a scan of what `cargo package` would upload: the package, and why the file is in it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub packaged: Option<Arc<PackagedFile>>,
+}
+
+/// A file inside a package's `.crate`, and why cargo packs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PackagedFile {
+    pub package: String,
+    pub version: String,
+    /// Its path inside the package (`.env`, `Cargo.toml.orig`), printable.
+    pub file: String,
+    /// Why it is in the package when git would not show it there (untracked, ignored but
+    /// included, outside the package root, a symlink's target, the verbatim manifest).
+    pub why: String,
 }
 
 impl Finding {
@@ -115,6 +130,8 @@ pub enum Scope {
     Commits { description: String },
     /// Files on disk or standard input.
     Files,
+    /// What `cargo package` would upload for these packages (`name version`).
+    Package { packages: Vec<String> },
 }
 
 /// The outcome of one scan.

@@ -115,6 +115,12 @@ fn result(finding: &Finding) -> Value {
             commit.subject
         ));
     }
+    if let Some(packaged) = &finding.packaged {
+        message.push_str(&format!(
+            " in package {} {} ({}: {})",
+            packaged.package, packaged.version, packaged.file, packaged.why
+        ));
+    }
     let mut result = json!({
         "ruleId": finding.rule.id,
         "ruleIndex": rule_index,
@@ -147,6 +153,9 @@ fn result(finding: &Finding) -> Value {
     }
     if let Some(commit) = &finding.commit {
         result["properties"]["commit"] = json!(commit.oid);
+    }
+    if let Some(packaged) = &finding.packaged {
+        result["properties"]["packaged"] = json!(packaged);
     }
     result
 }

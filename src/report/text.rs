@@ -34,6 +34,7 @@ pub fn write_report(out: &mut dyn Write, report: &Report) -> io::Result<()> {
             Scope::Staged | Scope::CommitMessage => "commit blocked",
             Scope::Push { .. } => "push blocked",
             Scope::Commits { .. } | Scope::Files => "secrets found",
+            Scope::Package { .. } => "package blocked",
         };
         writeln!(
             out,
@@ -72,6 +73,10 @@ pub fn scope_phrase(report: &Report) -> String {
             count(report.commits_scanned, "commit", "commits")
         ),
         Scope::Files => "the files scanned".to_string(),
+        Scope::Package { packages } => format!(
+            "what `cargo package` would upload for {}",
+            packages.join(", ")
+        ),
     }
 }
 
@@ -175,6 +180,17 @@ fn write_finding(out: &mut dyn Write, finding: &Finding) -> io::Result<()> {
         )?;
     }
     writeln!(out, "{indent}  fingerprint {}", finding.fingerprint)?;
+    if let Some(packaged) = &finding.packaged {
+        writeln!(
+            out,
+            "{indent}  {} {} {}, file {}: {}",
+            "packaged:".yellow(),
+            packaged.package,
+            packaged.version,
+            packaged.file,
+            packaged.why
+        )?;
+    }
     match &finding.status {
         Status::Blocking {
             expired_allow: Some(expired),
@@ -277,6 +293,18 @@ fn write_remediation(
             }
             write_rewrite_advice(out, &Places::of(blocking), !pushing)?;
             pushing.then_some("git push --no-verify")
+        }
+        Scope::Package { .. } => {
+            writeln!(
+                out,
+                "  1. Nothing was uploaded: this ran `cargo package` only. Remove the token from the\n     \
+                 file, or keep the file out of the package: `exclude = [\"FILE\"]` in [package]\n     \
+                 (or a narrower `include`), `.gitignore` for an untracked file (cargo packs\n     \
+                 untracked files git does not ignore), a copy instead of a symlink. Check with\n     \
+                 `cargo package --list --allow-dirty`. If a published version holds it, revoke\n     \
+                 the token (step 3): yanking does not remove a version."
+            )?;
+            None
         }
         Scope::Files => {
             writeln!(

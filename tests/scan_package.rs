@@ -1,0 +1,142 @@
+//! `cio-hook scan-package`: real `cargo package` on generated packages, each way a token gets
+//! into a `.crate` that git does not show, blocked with the right reason.
+
+mod common;
+
+use common::{api_token, Repo};
+
+/// A git repository holding package `pkg` 0.1.0 under `pkg/`, its manifest and source
+/// committed; `manifest_extra` goes at the end of `[package]`.
+fn repo_with_package(manifest_extra: &str) -> Repo {
+    let repo = Repo::new();
+    repo.write(
+        "pkg/Cargo.toml",
+        format!(
+            "[package]\nname = \"pkg\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\
+             description = \"a test package\"\nlicense = \"MIT\"\n{manifest_extra}\n"
+        ),
+    );
+    repo.write("pkg/src/lib.rs", "pub fn answer() -> u32 { 42 }\n");
+    repo.git_ok(&["add", "."]);
+    repo.commit("package", &["--no-verify"]).expect_code(0);
+    repo
+}
+
+fn scan_package(repo: &Repo) -> common::Run {
+    repo.cio_hook(&["scan-package", "--manifest-path", "pkg/Cargo.toml"])
+}
+
+#[test]
+fn a_clean_package_exits_0() {
+    let repo = repo_with_package("");
+    scan_package(&repo)
+        .expect_code(0)
+        .expect_contains("no crates.io token in what `cargo package` would upload for pkg 0.1.0");
+}
+
+#[test]
+fn an_untracked_env_file_blocks_as_untracked() {
+    let repo = repo_with_package("");
+    let token = api_token(2111);
+    repo.write(
+        "pkg/.env",
+        format!("# local\nCARGO_REGISTRY_TOKEN={token}\n"),
+    );
+    // git would commit nothing: the file is not staged, and a commit scan sees nothing.
+    repo.cio_hook(&["scan-staged"]).expect_code(0);
+    scan_package(&repo)
+        .expect_code(1)
+        .expect_no_full_token(&[&token])
+        .expect_contains("package blocked")
+        .expect_contains("pkg-0.1.0.crate!pkg-0.1.0/.env:2:22")
+        .expect_contains("pkg 0.1.0, file .env: untracked and not ignored")
+        .expect_contains("Nothing was uploaded")
+        .expect_contains("exclude = [\"FILE\"]");
+}
+
+#[test]
+fn a_token_in_a_manifest_comment_blocks_as_the_verbatim_manifest() {
+    let token = api_token(2112);
+    let repo = repo_with_package(&format!("# publish with {token}"));
+    let run = scan_package(&repo);
+    run.expect_code(1)
+        .expect_no_full_token(&[&token])
+        .expect_contains("pkg-0.1.0.crate!pkg-0.1.0/Cargo.toml.orig:7:16")
+        .expect_contains("file Cargo.toml.orig: the manifest as written");
+    let json = repo.cio_hook(&[
+        "scan-package",
+        "--format",
+        "json",
+        "--manifest-path",
+        "pkg/Cargo.toml",
+    ]);
+    json.expect_code(1).expect_no_full_token(&[&token]);
+    let report: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let packaged = &report["findings"][0]["packaged"];
+    assert_eq!(packaged["package"], "pkg");
+    assert_eq!(packaged["version"], "0.1.0");
+    assert_eq!(packaged["file"], "Cargo.toml.orig");
+    assert_eq!(report["scope"]["kind"], "package");
+}
+
+#[test]
+fn a_readme_from_outside_the_package_root_blocks_as_copied_in() {
+    let repo = repo_with_package("readme = \"../README.md\"");
+    let token = api_token(2113);
+    repo.write(
+        "README.md",
+        format!("Publish with `cargo publish --token {token}`\n"),
+    );
+    repo.git_ok(&["add", "README.md"]);
+    repo.commit("readme", &["--no-verify"]).expect_code(0);
+    scan_package(&repo)
+        .expect_code(1)
+        .expect_no_full_token(&[&token])
+        .expect_contains("pkg-0.1.0.crate!pkg-0.1.0/README.md:1:")
+        .expect_contains("the `readme` file, copied in from")
+        .expect_contains("outside the package root; its text is also sent with the upload");
+}
+
+#[test]
+fn a_symlink_to_credentials_blocks_as_a_symlink_target() {
+    let repo = repo_with_package("");
+    let token = api_token(2114);
+    let credentials = repo.sibling("credentials.toml");
+    std::fs::write(&credentials, format!("[registry]\ntoken = \"{token}\"\n")).unwrap();
+    std::os::unix::fs::symlink(&credentials, repo.path.join("pkg/notes.toml")).unwrap();
+    repo.git_ok(&["add", "pkg/notes.toml"]);
+    repo.commit("notes", &["--no-verify"]).expect_code(0);
+    // The commit holds the link, not the token: history is clean.
+    repo.cio_hook(&["scan-history"]).expect_code(0);
+    scan_package(&repo)
+        .expect_code(1)
+        .expect_no_full_token(&[&token])
+        .expect_contains("pkg-0.1.0.crate!pkg-0.1.0/notes.toml:2:10")
+        .expect_contains("a symlink to")
+        .expect_contains("cargo packs the target's content");
+}
+
+#[test]
+fn a_file_only_include_brings_blocks_as_ignored_but_included() {
+    let repo = repo_with_package("include = [\"src/**\", \"Cargo.toml\", \"secrets/deploy.txt\"]");
+    repo.write(".gitignore", "secrets/\n");
+    repo.git_ok(&["add", ".gitignore"]);
+    repo.commit("ignore secrets", &["--no-verify"])
+        .expect_code(0);
+    let token = api_token(2115);
+    repo.write("pkg/secrets/deploy.txt", format!("token: {token}\n"));
+    scan_package(&repo)
+        .expect_code(1)
+        .expect_no_full_token(&[&token])
+        .expect_contains("pkg-0.1.0.crate!pkg-0.1.0/secrets/deploy.txt:1:8")
+        .expect_contains("ignored by git, yet packed: with `include` set");
+}
+
+#[test]
+fn a_cargo_failure_is_exit_2_with_cargo_s_reason() {
+    let repo = Repo::new();
+    repo.write("pkg/Cargo.toml", "[package]\nname = \n");
+    scan_package(&repo)
+        .expect_code(2)
+        .expect_contains("cio-hook: error: `cargo metadata` failed");
+}
