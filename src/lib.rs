@@ -11,6 +11,7 @@ pub mod allow;
 pub mod archive;
 pub mod baseline;
 pub mod crates_io;
+pub mod credential_provider;
 pub mod detect;
 pub mod install;
 pub mod package;

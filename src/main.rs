@@ -15,6 +15,13 @@ static FORMAT: OnceLock<cli::Format> = OnceLock::new();
 
 fn main() {
     exit_on_panic();
+    // Cargo runs a credential provider as `PROGRAM --cargo-plugin`, its arguments in the JSON.
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|arg| arg == "--cargo-plugin")
+    {
+        std::process::exit(commands::run_credential_provider());
+    }
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {

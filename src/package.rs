@@ -46,6 +46,24 @@ pub struct PackagedCrate {
 }
 
 impl PackagedCrate {
+    /// The `.crate` `tarball` of `package`.
+    pub fn new(package: MetadataPackage, tarball: Vec<u8>) -> Result<PackagedCrate> {
+        let root = package
+            .manifest_path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        Ok(PackagedCrate {
+            readme: package.readme.map(|path| root.join(path)),
+            license_file: package.license_file.map(|path| root.join(path)),
+            has_include: manifest_has_include(&package.manifest_path)?,
+            name: package.name,
+            version: package.version,
+            root,
+            tarball,
+        })
+    }
+
     /// `NAME-VERSION`, the directory every file sits under inside the `.crate`.
     pub fn dir_name(&self) -> String {
         format!("{}-{}", self.name, self.version)
@@ -87,21 +105,7 @@ pub fn build_packages(
         }
         let tarball =
             std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-        let root = package
-            .manifest_path
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_default();
-        let has_include = manifest_has_include(&package.manifest_path)?;
-        crates.push(PackagedCrate {
-            readme: package.readme.map(|path| root.join(path)),
-            license_file: package.license_file.map(|path| root.join(path)),
-            name: package.name,
-            version: package.version,
-            root,
-            has_include,
-            tarball,
-        });
+        crates.push(PackagedCrate::new(package, tarball)?);
     }
     if crates.is_empty() {
         bail!("`cargo package` wrote no .crate file (is the package `publish = false`?)");
@@ -284,20 +288,24 @@ fn selection_args(command: &mut Command, selection: &PackageSelection) {
 
 /// `cargo metadata --no-deps`: the packages, with their manifests, readmes and licence files.
 #[derive(Debug, Deserialize)]
-struct Metadata {
-    packages: Vec<MetadataPackage>,
+pub struct Metadata {
+    pub packages: Vec<MetadataPackage>,
+    /// The target directory in force (`CARGO_TARGET_DIR`, `build.target-dir`).
+    pub target_directory: PathBuf,
 }
 
+/// One package, as `cargo metadata` describes it.
 #[derive(Debug, Deserialize)]
-struct MetadataPackage {
-    name: String,
-    version: String,
-    manifest_path: PathBuf,
-    readme: Option<PathBuf>,
-    license_file: Option<PathBuf>,
+pub struct MetadataPackage {
+    pub name: String,
+    pub version: String,
+    pub manifest_path: PathBuf,
+    pub readme: Option<PathBuf>,
+    pub license_file: Option<PathBuf>,
 }
 
-fn workspace_metadata(selection: &PackageSelection) -> Result<Metadata> {
+/// `cargo metadata --no-deps` for the workspace `selection` names (its manifest only).
+pub fn workspace_metadata(selection: &PackageSelection) -> Result<Metadata> {
     let mut command = cargo();
     command.args([
         "metadata",

@@ -5,6 +5,7 @@
 mod allowlist;
 mod baseline;
 mod context;
+mod credential_provider;
 mod hooks;
 mod package;
 mod pre_receive;
@@ -16,6 +17,7 @@ use anyhow::{Context as _, Result};
 use crate::cli::{Cli, Command, Format};
 
 pub use context::{bypass_hint, error_line, format_in_args, write_error_document, Context};
+pub use credential_provider::run as run_credential_provider;
 
 /// The commands that write no report, hence take no `--format` other than text.
 fn report_free_command_name(command: &Command) -> Option<&'static str> {

@@ -297,10 +297,10 @@ fn write_remediation(
         Scope::Package { .. } => {
             writeln!(
                 out,
-                "  1. Nothing was uploaded: this ran `cargo package` only. Remove the token from the\n     \
-                 file, or keep the file out of the package: `exclude = [\"FILE\"]` in [package]\n     \
-                 (or a narrower `include`), `.gitignore` for an untracked file (cargo packs\n     \
-                 untracked files git does not ignore), a copy instead of a symlink. Check with\n     \
+                "  1. Nothing was uploaded. Remove the token from the file, or keep the file out\n     \
+                 of the package: `exclude = [\"FILE\"]` in [package] (or a narrower `include`),\n     \
+                 `.gitignore` for an untracked file (cargo packs untracked files git does not\n     \
+                 ignore), a copy instead of a symlink. Check with\n     \
                  `cargo package --list --allow-dirty`. If a published version holds it, revoke\n     \
                  the token (step 3): yanking does not remove a version."
             )?;
