@@ -155,6 +155,18 @@ fn serve(stream: TcpStream, port: u16, seen: &Mutex<Seen>) {
 /// A repository with package `pkg` 0.1.0 at its root, and a cargo home whose registry `local`
 /// is the stand-in, with cio-hook as its credential provider.
 fn package_for(registry: &Registry) -> (Repo, tempfile::TempDir) {
+    package_with_provider(registry, ProviderConfig::ForTheRegistry)
+}
+
+/// Where the cargo configuration names cio-hook.
+enum ProviderConfig {
+    /// `[registries.local] credential-provider`.
+    ForTheRegistry,
+    /// `[registry] global-credential-providers`, after `cargo:token` (so asked first).
+    Global,
+}
+
+fn package_with_provider(registry: &Registry, config: ProviderConfig) -> (Repo, tempfile::TempDir) {
     let repo = Repo::new();
     repo.write(
         "Cargo.toml",
@@ -166,16 +178,18 @@ fn package_for(registry: &Registry) -> (Repo, tempfile::TempDir) {
     repo.git_ok(&["add", "."]);
     repo.commit("package", &["--no-verify"]).expect_code(0);
     let cargo_home = tempfile::tempdir().unwrap();
-    std::fs::write(
-        cargo_home.path().join("config.toml"),
-        format!(
-            "[registries.local]\nindex = \"sparse+http://127.0.0.1:{}/index/\"\n\
-             credential-provider = [{:?}]\n",
-            registry.port,
-            binary().display().to_string()
+    let index = format!("sparse+http://127.0.0.1:{}/index/", registry.port);
+    let provider = format!("{:?}", binary().display().to_string());
+    let config = match config {
+        ProviderConfig::ForTheRegistry => {
+            format!("[registries.local]\nindex = \"{index}\"\ncredential-provider = [{provider}]\n")
+        }
+        ProviderConfig::Global => format!(
+            "[registries.local]\nindex = \"{index}\"\n\
+             [registry]\nglobal-credential-providers = [\"cargo:token\", {provider}]\n"
         ),
-    )
-    .unwrap();
+    };
+    std::fs::write(cargo_home.path().join("config.toml"), config).unwrap();
     (repo, cargo_home)
 }
 
@@ -279,4 +293,67 @@ fn the_provider_answers_a_read_with_the_wrapped_token_not_cached() {
     assert_eq!(answer["Ok"]["cache"], "never");
     assert_eq!(answer["Ok"]["operation_independent"], false);
     assert!(run.stderr.is_empty(), "nothing logged: {}", run.stderr);
+}
+
+#[test]
+fn the_provider_passes_on_a_wrapped_program_s_token_without_caching() {
+    let repo = Repo::new();
+    let wrapped = repo.sibling("wrapped-provider");
+    // A provider program: hello, one request, one answer (it would let cargo cache the token).
+    std::fs::write(
+        &wrapped,
+        "#!/bin/sh\n[ \"$1\" = --cargo-plugin ] || exit 3\necho '{\"v\":[1]}'\nread request\n\
+         echo \"$request\" > \"$0.request\"\n\
+         echo '{\"Ok\":{\"kind\":\"get\",\"token\":\"wrapped-token\",\"cache\":\"session\",\
+         \"operation_independent\":true}}'\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&wrapped, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let request = serde_json::json!({
+        "v": 1, "kind": "get", "operation": "read",
+        "registry": { "index-url": "sparse+http://127.0.0.1:9/index/", "name": "local" },
+        "args": ["--wrap", wrapped.display().to_string(), "--vault", "team"],
+    });
+    let mut command = clean_command(binary(), &repo.path);
+    command.arg("--cargo-plugin");
+    let run = common::run_with_input(&mut command, &format!("{request}\n"));
+    run.expect_code(0);
+    let answer: serde_json::Value =
+        serde_json::from_str(run.stdout.lines().nth(1).unwrap()).unwrap();
+    assert_eq!(answer["Ok"]["token"], "wrapped-token");
+    assert_eq!(answer["Ok"]["cache"], "never");
+    assert_eq!(answer["Ok"]["operation_independent"], false);
+    let forwarded: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(wrapped.with_extension("request")).unwrap())
+            .unwrap();
+    assert_eq!(forwarded["args"], serde_json::json!(["--vault", "team"]));
+    assert_eq!(forwarded["operation"], "read");
+}
+
+#[test]
+fn as_a_global_provider_it_also_stops_the_upload() {
+    let registry = Registry::start();
+    let (repo, cargo_home) = package_with_provider(&registry, ProviderConfig::Global);
+    let token = api_token(2122);
+    repo.write(
+        "notes/deploy.md",
+        format!("cargo publish --token {token}\n"),
+    );
+    let run = cargo_publish(&repo, cargo_home.path());
+    assert_ne!(run.code, 0, "published:\n{}", run.all());
+    run.expect_no_full_token(&[&token, REGISTRY_TOKEN])
+        .expect_contains("not publishing pkg 0.1.0")
+        .expect_contains("pkg-0.1.0.crate!pkg-0.1.0/notes/deploy.md:1:23");
+    let requests = registry.requests();
+    assert!(
+        !requests.iter().any(|request| request.starts_with("PUT")),
+        "an upload reached the registry: {requests:?}"
+    );
+    repo.write("notes/deploy.md", "cargo publish\n");
+    cargo_publish(&repo, cargo_home.path()).expect_code(0);
+    assert_eq!(
+        registry.seen.lock().unwrap().upload_authorization,
+        [REGISTRY_TOKEN]
+    );
 }

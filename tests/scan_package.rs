@@ -140,3 +140,73 @@ fn a_cargo_failure_is_exit_2_with_cargo_s_reason() {
         .expect_code(2)
         .expect_contains("cio-hook: error: `cargo metadata` failed");
 }
+
+/// The cargo-release recipe of docs/publishing.md, run as cargo-release runs a
+/// `pre-release-hook`: the command with `CRATE_ROOT` set; a non-zero exit aborts the release.
+fn run_release_hook(repo: &Repo) -> common::Run {
+    let guide = std::fs::read_to_string(common::checkout().join("docs/publishing.md")).unwrap();
+    let line = guide
+        .lines()
+        .find(|line| line.starts_with("pre-release-hook = "))
+        .expect("the cargo-release recipe");
+    let table: toml::Table = toml::from_str(line).unwrap();
+    let argv: Vec<String> = table["pre-release-hook"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|arg| arg.as_str().unwrap().to_string())
+        .collect();
+    let mut command = common::clean_command(&argv[0], &repo.path);
+    command
+        .args(&argv[1..])
+        .env("CRATE_ROOT", repo.path.join("pkg"))
+        .env("CRATE_NAME", "pkg")
+        .env("NEW_VERSION", "0.1.0");
+    common::Run::from_output(command.output().unwrap())
+}
+
+#[test]
+fn the_cargo_release_recipe_aborts_a_release_that_would_publish_a_token() {
+    let repo = repo_with_package("");
+    run_release_hook(&repo).expect_code(0);
+    let token = api_token(2116);
+    repo.write(
+        "pkg/.cargo/config.toml",
+        format!("[registry]\ntoken = \"{token}\"\n"),
+    );
+    run_release_hook(&repo)
+        .expect_code(1)
+        .expect_no_full_token(&[&token])
+        .expect_contains("pkg-0.1.0.crate!pkg-0.1.0/.cargo/config.toml:2:10");
+}
+
+/// The command of action.yml's package-scan step, run by bash as the runner runs it, with the
+/// step's input in its environment.
+#[test]
+fn the_action_s_package_scan_step_blocks_a_token_in_the_package() {
+    let action = std::fs::read_to_string(common::checkout().join("action.yml")).unwrap();
+    assert!(
+        action.contains("  package-scan:\n"),
+        "the input is declared"
+    );
+    let step = action
+        .split("- name: ")
+        .find(|step| step.starts_with("Scan what cargo would publish"))
+        .expect("the package-scan step");
+    assert!(step.contains("inputs.package-scan == 'true'"));
+    let run_line = step
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("run: "))
+        .expect("the step's command");
+    let repo = repo_with_package("");
+    let token = api_token(2117);
+    repo.write("pkg/debug.log", format!("publishing with {token}\n"));
+    let mut command = common::clean_command("bash", &repo.path);
+    command
+        .args(["-c", run_line])
+        .env("CIO_HOOK_PACKAGE_ARGS", "--manifest-path pkg/Cargo.toml");
+    common::Run::from_output(command.output().unwrap())
+        .expect_code(1)
+        .expect_no_full_token(&[&token])
+        .expect_contains("pkg-0.1.0.crate!pkg-0.1.0/debug.log:1:17");
+}
