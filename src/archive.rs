@@ -190,7 +190,7 @@ impl Budget<'_> {
                 .skip(
                     what,
                     format!("more than {} archive entries", self.limits.max_entries),
-                    Some("raise the limit with --archive-max-entries"),
+                    Some("raise the limit with --archive-max-entries or CIO_HOOK_ARCHIVE_MAX_ENTRIES"),
                 )
                 .into());
         }
@@ -208,7 +208,7 @@ impl Budget<'_> {
                     "its archives expand past {} in all",
                     size(limits.max_total_bytes)
                 ),
-                "raise the limit with --archive-max-bytes",
+                "raise the limit with --archive-max-bytes or CIO_HOOK_ARCHIVE_MAX_BYTES",
             ))
         } else if expanded > RATIO_FLOOR
             && expanded > self.archive_size.saturating_mul(limits.max_ratio)
@@ -219,7 +219,7 @@ impl Budget<'_> {
                     limits.max_ratio,
                     size(self.archive_size)
                 ),
-                "raise the limit with --archive-max-ratio",
+                "raise the limit with --archive-max-ratio or CIO_HOOK_ARCHIVE_MAX_RATIO",
             ))
         } else {
             None
@@ -250,7 +250,7 @@ impl Walker<'_, '_> {
                 .skip(
                     path,
                     format!("archives nested deeper than {}", limits.max_depth),
-                    Some("raise the limit with --archive-max-depth"),
+                    Some("raise the limit with --archive-max-depth or CIO_HOOK_ARCHIVE_MAX_DEPTH"),
                 )
                 .into());
         }
@@ -362,7 +362,7 @@ impl Walker<'_, '_> {
                     .skip(
                         label,
                         format!("the entry expands past {}", size(max)),
-                        Some("raise the limit with --archive-max-entry-bytes"),
+                        Some("raise the limit with --archive-max-entry-bytes or CIO_HOOK_ARCHIVE_MAX_ENTRY_BYTES"),
                     )
                     .into());
             }

@@ -50,22 +50,23 @@ pub struct Cli {
 }
 
 /// Limits on the archives (gzip, tar, zip) a scan opens; reaching one stops the scan with exit 2.
+/// Each can also be set in the environment (which reaches hooks run by git).
 #[derive(Debug, Clone, Args)]
 pub struct ArchiveFlags {
     /// Archives opened within archives (1: only the file's own; 0: none, scanned as bytes).
-    #[arg(long, global = true, value_name = "N", default_value_t = ArchiveLimits::default().max_depth)]
+    #[arg(long, global = true, env = "CIO_HOOK_ARCHIVE_MAX_DEPTH", value_name = "N", default_value_t = ArchiveLimits::default().max_depth)]
     pub archive_max_depth: u32,
     /// Bytes one file's archives may expand to in all (K, M, G suffixes).
-    #[arg(long, global = true, value_name = "SIZE", default_value = "512M", value_parser = parse_size)]
+    #[arg(long, global = true, env = "CIO_HOOK_ARCHIVE_MAX_BYTES", value_name = "SIZE", default_value = "512M", value_parser = parse_size)]
     pub archive_max_bytes: u64,
     /// Bytes one archive entry may expand to.
-    #[arg(long, global = true, value_name = "SIZE", default_value = "64M", value_parser = parse_size)]
+    #[arg(long, global = true, env = "CIO_HOOK_ARCHIVE_MAX_ENTRY_BYTES", value_name = "SIZE", default_value = "64M", value_parser = parse_size)]
     pub archive_max_entry_bytes: u64,
     /// Entries one file's archives may hold, nested ones included.
-    #[arg(long, global = true, value_name = "N", default_value_t = ArchiveLimits::default().max_entries)]
+    #[arg(long, global = true, env = "CIO_HOOK_ARCHIVE_MAX_ENTRIES", value_name = "N", default_value_t = ArchiveLimits::default().max_entries)]
     pub archive_max_entries: u64,
     /// How many times its own size a file's archives may expand to (past the first MiB).
-    #[arg(long, global = true, value_name = "N", default_value_t = ArchiveLimits::default().max_ratio)]
+    #[arg(long, global = true, env = "CIO_HOOK_ARCHIVE_MAX_RATIO", value_name = "N", default_value_t = ArchiveLimits::default().max_ratio)]
     pub archive_max_ratio: u64,
 }
 

@@ -257,3 +257,21 @@ fn a_corrupt_archive_fails_closed_naming_the_file() {
         .expect_contains("broken.crate")
         .expect_contains("not scanned: cannot read it");
 }
+
+#[test]
+fn hooks_take_the_limits_from_the_environment() {
+    let repo = Repo::new();
+    repo.install_hooks();
+    let image = tar(&[("layer.tar.gz", &gzip(&tar(&[("etc/motd", b"hello\n")])))]);
+    repo.write("image.tar", &image);
+    repo.git_ok(&["add", "."]);
+    let run = repo.git_with_env(
+        &[("CIO_HOOK_ARCHIVE_MAX_DEPTH", "1")],
+        &["commit", "-q", "-m", "image"],
+    );
+    assert_ne!(run.code, 0);
+    run.expect_contains("image.tar!layer.tar.gz not scanned: archives nested deeper than 1")
+        .expect_contains("CIO_HOOK_ARCHIVE_MAX_DEPTH");
+    assert_eq!(repo.commit_count(), 0);
+    repo.commit("image", &[]).expect_code(0);
+}
