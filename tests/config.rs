@@ -410,7 +410,7 @@ fn format_is_refused_where_it_does_not_apply() {
             assert!(
                 error_of(&run).contains(&format!(
                     "--format {format} applies to the scan commands (scan-staged, pre-push, \
-                     scan-range, scan-history, scan-path); {} writes text only",
+                     scan-range, scan-history, scan-path, scan-package); {} writes text only",
                     args[0]
                 )),
                 "{}",

@@ -42,7 +42,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             .unwrap_or_default();
         anyhow::bail!(
             "--format {format} applies to the scan commands (scan-staged, pre-push, scan-range, \
-             scan-history, scan-path); {name} writes text only"
+             scan-history, scan-path, scan-package); {name} writes text only"
         );
     }
     if let Some(dir) = &cli.directory {
