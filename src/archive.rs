@@ -101,7 +101,7 @@ pub fn archive_kind(content: &[u8]) -> Option<ArchiveKind> {
 
 /// Whether `content` is an archive the current limits let a scan open.
 pub fn is_archive(content: &[u8]) -> bool {
-    ArchiveLimits::current().max_depth > 0 && archive_kind(content).is_some()
+    archive_kind(content).is_some() && ArchiveLimits::current().max_depth > 0
 }
 
 /// A limit was reached (or an entry could not be read): what was skipped, and how to scan it.

@@ -210,3 +210,34 @@ fn the_action_s_package_scan_step_blocks_a_token_in_the_package() {
         .expect_no_full_token(&[&token])
         .expect_contains("pkg-0.1.0.crate!pkg-0.1.0/debug.log:1:17");
 }
+
+#[test]
+fn a_workspace_is_scanned_member_by_member() {
+    let repo = Repo::new();
+    repo.write(
+        "Cargo.toml",
+        "[workspace]\nmembers = [\"a\", \"b\"]\nresolver = \"2\"\n",
+    );
+    for member in ["a", "b"] {
+        repo.write(
+            &format!("{member}/Cargo.toml"),
+            format!(
+                "[package]\nname = \"{member}\"\nversion = \"0.2.0\"\nedition = \"2021\"\n\
+                 description = \"member\"\nlicense = \"MIT\"\n"
+            ),
+        );
+        repo.write(&format!("{member}/src/lib.rs"), "\n");
+    }
+    repo.git_ok(&["add", "."]);
+    repo.commit("workspace", &["--no-verify"]).expect_code(0);
+    let token = api_token(2118);
+    repo.write("b/.env", format!("TOKEN={token}\n"));
+    repo.cio_hook(&["scan-package", "--workspace"])
+        .expect_code(1)
+        .expect_no_full_token(&[&token])
+        .expect_contains("for a 0.2.0, b 0.2.0")
+        .expect_contains("b-0.2.0.crate!b-0.2.0/.env:1:7");
+    repo.cio_hook(&["scan-package", "--package", "a"])
+        .expect_code(0)
+        .expect_contains("for a 0.2.0");
+}
