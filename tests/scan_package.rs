@@ -77,6 +77,22 @@ fn a_token_in_a_manifest_comment_blocks_as_the_verbatim_manifest() {
     assert_eq!(packaged["version"], "0.1.0");
     assert_eq!(packaged["file"], "Cargo.toml.orig");
     assert_eq!(report["scope"]["kind"], "package");
+    let sarif = repo.cio_hook(&[
+        "scan-package",
+        "--format",
+        "sarif",
+        "--manifest-path",
+        "pkg/Cargo.toml",
+    ]);
+    sarif.expect_code(1).expect_no_full_token(&[&token]);
+    let log: serde_json::Value = serde_json::from_str(&sarif.stdout).unwrap();
+    assert!(common::sarif_schema_errors(&log).is_empty());
+    let result = &log["runs"][0]["results"][0];
+    assert_eq!(result["properties"]["packaged"]["file"], "Cargo.toml.orig");
+    assert!(result["message"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("in package pkg 0.1.0 (Cargo.toml.orig: the manifest as written"));
 }
 
 #[test]
