@@ -28,6 +28,28 @@ fn binary_under_root(root: &Path) -> std::path::PathBuf {
     bin
 }
 
+/// A HOME of the test's own, with an empty `~/.cargo`: what a binary lookup falls back to.
+struct EmptyHome {
+    home: std::path::PathBuf,
+}
+
+impl EmptyHome {
+    /// PATH, HOME and CARGO_HOME for a command that must not find any installed cio-hook.
+    fn env(&self, path: &str) -> Vec<(&'static str, String)> {
+        vec![
+            ("PATH", path.to_string()),
+            ("HOME", self.home.display().to_string()),
+            ("CARGO_HOME", self.home.join(".cargo").display().to_string()),
+        ]
+    }
+}
+
+fn empty_home(repo: &Repo) -> EmptyHome {
+    let home = repo.sibling("home");
+    std::fs::create_dir_all(home.join(".cargo/bin")).unwrap();
+    EmptyHome { home }
+}
+
 #[test]
 fn install_sh_checks_its_arguments_before_building() {
     let repo = Repo::new();
@@ -62,10 +84,12 @@ fn hooks_call_a_binary_installed_under_root_by_its_absolute_path() {
     let repo = Repo::new();
     let root = repo.sibling("tools");
     let bin = binary_under_root(&root);
-    let home = repo.sibling("home");
-    std::fs::create_dir_all(&home).unwrap();
-    // Neither PATH nor ~/.cargo/bin has cio-hook: only the installed path does.
-    let env = [("PATH", SYSTEM_PATH), ("HOME", home.to_str().unwrap())];
+    let home = empty_home(&repo);
+    // Neither PATH nor ~/.cargo/bin has cio-hook: only the installed path does. CARGO_HOME is
+    // set too, as rustup's cargo sets it for the tests to the machine's real ~/.cargo, where a
+    // cio-hook from `./install.sh` may well be.
+    let env = home.env(SYSTEM_PATH);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     install_sh(
         &repo.path,
         &["--no-build", "--root", "../tools", "--hooks", "."],
@@ -116,4 +140,43 @@ fn install_puts_every_hook_in_place_and_uninstall_removes_them() {
     for hook in hooks {
         assert!(!repo.path.join(".git/hooks").join(hook).exists(), "{hook}");
     }
+}
+
+#[test]
+fn no_build_takes_the_binary_from_cargo_install_root() {
+    let repo = Repo::new();
+    let root = repo.sibling("install-root");
+    let bin = binary_under_root(&root);
+    let home = empty_home(&repo);
+    let mut env = home.env(SYSTEM_PATH);
+    env.push(("CARGO_INSTALL_ROOT", root.display().to_string()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    install_sh(&repo.path, &["--no-build", "--hooks", "."], &env)
+        .expect_code(0)
+        .expect_contains(&format!("the hooks call {}", bin.display()));
+    let shim = std::fs::read_to_string(repo.path.join(".git/hooks/pre-commit")).unwrap();
+    let canonical = bin.canonicalize().unwrap();
+    assert!(
+        shim.contains(&format!("\ninstalled='{}'\n", canonical.display())),
+        "{shim}"
+    );
+    let token = api_token(41);
+    repo.write("b.env", format!("TOKEN={token}\n"));
+    repo.git_ok(&["add", "b.env"]);
+    repo.git_with_env(&env, &["commit", "-q", "-m", "token"])
+        .expect_code(1)
+        .expect_no_full_token(&[&token])
+        .expect_contains("b.env:1:7");
+
+    // A CARGO_INSTALL_ROOT without cio-hook in it is an error, not a fallback to PATH.
+    let empty = repo.sibling("empty-root");
+    let mut env = home.env(&format!(
+        "{}:{SYSTEM_PATH}",
+        bin.parent().unwrap().display()
+    ));
+    env.push(("CARGO_INSTALL_ROOT", empty.display().to_string()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    install_sh(&repo.path, &["--no-build", "--hooks", "."], &env)
+        .expect_code(1)
+        .expect_contains("(from CARGO_INSTALL_ROOT) is not installed");
 }

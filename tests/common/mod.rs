@@ -91,7 +91,10 @@ fn test_path() -> String {
 /// configuration leaks into.
 pub fn clean_command(program: impl AsRef<std::ffi::OsStr>, dir: &Path) -> Command {
     let mut command = Command::new(program);
-    command.current_dir(dir).env("PATH", test_path());
+    command
+        .current_dir(dir)
+        .env("PATH", test_path())
+        .env_remove("CARGO_INSTALL_ROOT");
     for (key, _) in std::env::vars_os() {
         if key.to_string_lossy().starts_with("GIT_") {
             command.env_remove(&key);
