@@ -17,7 +17,7 @@ Bypass a hook deliberately with `git commit --no-verify` or `git push --no-verif
 
 /// Stops crates.io API tokens from leaving your machine through git.
 #[derive(Debug, Parser)]
-#[command(name = "cio-hook", version, after_help = AFTER_HELP)]
+#[command(name = "cio-hook", version = env!("CIO_HOOK_VERSION"), after_help = AFTER_HELP)]
 pub struct Cli {
     /// Run as if started in DIR, like `git -C DIR`.
     #[arg(short = 'C', global = true, value_name = "DIR")]

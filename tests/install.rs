@@ -180,3 +180,23 @@ fn no_build_takes_the_binary_from_cargo_install_root() {
         .expect_code(1)
         .expect_contains("(from CARGO_INSTALL_ROOT) is not installed");
 }
+
+#[test]
+fn version_names_the_commit_the_binary_was_built_from() {
+    let repo = Repo::new();
+    let head = Run::from_output(
+        clean_command("git", &checkout())
+            .args(["rev-parse", "HEAD"])
+            .output()
+            .unwrap(),
+    );
+    head.expect_code(0);
+    let expected = format!(
+        "cio-hook {} (commit {})\n",
+        env!("CARGO_PKG_VERSION"),
+        &head.stdout.trim()[..12]
+    );
+    let run = repo.cio_hook(&["--version"]);
+    run.expect_code(0);
+    assert_eq!(run.stdout, expected);
+}
