@@ -114,8 +114,8 @@ fn wheel_puts_the_binary_in_a_fresh_virtualenv_and_its_hooks_block_a_commit_and_
         .arg(&wheel))
     .expect_code(0);
     let installed = venv.join("bin/cio-hook");
-    let version = run(&mut Command::new(common::binary()).arg("--version"));
-    run(&mut Command::new(&installed).arg("--version"))
+    let version = run(Command::new(common::binary()).arg("--version"));
+    run(Command::new(&installed).arg("--version"))
         .expect_code(0)
         .expect_contains(version.stdout.trim());
 
