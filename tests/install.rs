@@ -63,11 +63,14 @@ fn install_sh_checks_its_arguments_before_building() {
     install_sh(&repo.path, &["--hooks", "/no/such/dir"], &no_cargo)
         .expect_code(2)
         .expect_contains("install.sh: --hooks /no/such/dir: no such directory");
-    let not_a_repo = tempfile::tempdir().unwrap();
+    // Git must not find a repository above the directory either (TMPDIR may be inside one).
+    let not_a_repo = repo.sibling("not-a-repo");
+    std::fs::create_dir_all(&not_a_repo).unwrap();
+    let ceiling = not_a_repo.parent().unwrap().to_str().unwrap();
     let run = install_sh(
         &repo.path,
-        &["--hooks", not_a_repo.path().to_str().unwrap()],
-        &[("PATH", SYSTEM_PATH), ("GIT_CEILING_DIRECTORIES", "/")],
+        &["--hooks", not_a_repo.to_str().unwrap()],
+        &[("PATH", SYSTEM_PATH), ("GIT_CEILING_DIRECTORIES", ceiling)],
     );
     run.expect_code(2).expect_contains("not a git repository");
     install_sh(&repo.path, &["--root"], &no_cargo)
