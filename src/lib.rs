@@ -18,7 +18,9 @@ pub mod package;
 pub mod pre_receive;
 pub mod redact;
 pub mod report;
+pub mod repository;
 pub mod scan;
+pub mod scan_git;
 pub mod source;
 pub mod timings;
 

@@ -49,7 +49,7 @@ pub fn signature_fields(signature: &Signature<'_>) -> (String, String) {
 }
 
 /// `seconds` since the epoch at a UTC offset of `offset_minutes`, as `YYYY-MM-DDTHH:MM:SS±HH:MM`.
-fn iso_date(seconds: i64, offset_minutes: i32) -> String {
+pub(crate) fn iso_date(seconds: i64, offset_minutes: i32) -> String {
     let local = seconds + i64::from(offset_minutes) * 60;
     let day = Day::from_days_since_epoch(local.div_euclid(86_400));
     let second_of_day = local.rem_euclid(86_400);

@@ -8,6 +8,7 @@ pub mod archived;
 pub mod blobs;
 pub mod commits;
 pub mod files;
+pub mod git_cli;
 pub mod index_file;
 pub mod message;
 pub mod pack;
