@@ -812,3 +812,37 @@ fn history_scan_equals_the_plain_reference_on_a_real_repository() {
     let found = assert_same_findings(&repo, &clone);
     eprintln!("{found} findings identical on {source}");
 }
+
+/// Git 3.0's formats: the same generated histories, converted to SHA-256 objects, reftable refs
+/// and both (`git fast-export | git fast-import`), give the same findings as the SHA-1/files
+/// original, each naming the copy's own commit (64 hex digits for SHA-256).
+#[test]
+fn history_scan_is_the_same_in_every_git_format() {
+    let formats: [&[&str]; 3] = [
+        &["--object-format=sha256"],
+        &["--ref-format=reftable"],
+        &["--object-format=sha256", "--ref-format=reftable"],
+    ];
+    for (seed, format) in (11..).zip(formats) {
+        let repo = generated_repository(seed, 20, seed == 11);
+        let original = fast_findings(&repo, &repo.path.join(".git"));
+        assert!(original.len() > 20, "too few findings: {}", original.len());
+        let (copy, commit_ids) = repo.converted(format);
+        let mut expected: Vec<Key> = original
+            .into_iter()
+            .map(|mut key| {
+                key.0 = commit_ids[&key.0].clone();
+                key
+            })
+            .collect();
+        expected.sort();
+        let found = fast_findings(&copy, &copy.path.join(".git"));
+        assert_eq!(found, expected, "format {format:?}, seed {seed}");
+        let hex_len = if format.contains(&"--object-format=sha256") {
+            64
+        } else {
+            40
+        };
+        assert!(found.iter().all(|key| key.0.len() == hex_len));
+    }
+}

@@ -189,13 +189,66 @@ pub struct Repo {
 impl Repo {
     /// A new, empty repository on branch `main`.
     pub fn new() -> Repo {
+        Repo::in_format(&[])
+    }
+
+    /// A new, empty repository on branch `main`, made by `git init` with `format_args`
+    /// (`--object-format=sha256`, `--ref-format=reftable`).
+    pub fn in_format(format_args: &[&str]) -> Repo {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("repo");
         std::fs::create_dir(&path).unwrap();
         let repo = Repo { _dir: dir, path };
-        repo.git_ok(&["init", "-q", "-b", "main"]);
+        let mut args = vec!["init", "-q", "-b", "main"];
+        args.extend_from_slice(format_args);
+        repo.git_ok(&args);
         repo.git_ok(&["config", "commit.gpgsign", "false"]);
         repo
+    }
+
+    /// The same history in a new repository of `format_args` (through `git fast-export --all |
+    /// git fast-import`), with each commit id of this repository mapped to the copy's.
+    pub fn converted(
+        &self,
+        format_args: &[&str],
+    ) -> (Repo, std::collections::HashMap<String, String>) {
+        let copy = Repo::in_format(format_args);
+        let exported = self.sibling("exported-marks");
+        let imported = copy.sibling("imported-marks");
+        let pipeline = format!(
+            "git -C '{}' fast-export --all --signed-tags=strip --reencode=no --export-marks='{}' \
+             | git -C '{}' fast-import --quiet --export-marks='{}'",
+            self.path.display(),
+            exported.display(),
+            copy.path.display(),
+            imported.display()
+        );
+        Run::from_output(
+            clean_command("sh", &self.path)
+                .args(["-c", &pipeline])
+                .output()
+                .unwrap(),
+        )
+        .expect_code(0);
+        let marks = |path: &Path| -> std::collections::HashMap<String, String> {
+            std::fs::read_to_string(path)
+                .unwrap()
+                .lines()
+                .filter_map(|line| line.split_once(' '))
+                .map(|(mark, oid)| (mark.to_string(), oid.to_string()))
+                .collect()
+        };
+        let (old, new) = (marks(&exported), marks(&imported));
+        let map = old
+            .iter()
+            .filter_map(|(mark, oid)| Some((oid.clone(), new.get(mark)?.clone())))
+            .collect();
+        if copy.git(&["rev-parse", "-q", "--verify", "HEAD"]).code != 0 {
+            // fast-import leaves HEAD where init put it; point it at the original's branch.
+            let branch = self.git_ok(&["symbolic-ref", "HEAD"]);
+            copy.git_ok(&["symbolic-ref", "HEAD", branch.trim()]);
+        }
+        (copy, map)
     }
 
     /// A sibling directory inside the same temporary directory.
