@@ -121,10 +121,38 @@ fn cio_hook_lines(stdout: &str) -> BTreeSet<(String, u64)> {
 
 #[test]
 fn staged_and_committed_added_lines_match_git() {
+    let compared = staged_and_committed_lines_match_git(&[], 0..40);
+    assert!(
+        compared > 200,
+        "too few added token lines compared: {compared}"
+    );
+}
+
+/// Git 3.0's formats: SHA-256 objects, reftable refs, and both, as `git init` arguments.
+const GIT3_FORMATS: [&[&str]; 3] = [
+    &["--object-format=sha256"],
+    &["--ref-format=reftable"],
+    &["--object-format=sha256", "--ref-format=reftable"],
+];
+
+#[test]
+fn staged_and_committed_added_lines_match_git_in_every_format() {
+    for (first, format) in (100..).step_by(12).zip(GIT3_FORMATS) {
+        let compared = staged_and_committed_lines_match_git(format, first..first + 12);
+        assert!(
+            compared > 50,
+            "{format:?}: too few lines compared: {compared}"
+        );
+    }
+}
+
+/// The generated shapes of [`staged_and_committed_added_lines_match_git`] in repositories made
+/// with `format`, one per seed; returns how many added token lines were compared.
+fn staged_and_committed_lines_match_git(format: &[&str], seeds: std::ops::Range<u64>) -> usize {
     let mut compared = 0;
-    for seed in 0..40 {
+    for seed in seeds {
         let mut rng = Rng::new(seed);
-        let repo = Repo::new();
+        let repo = Repo::in_format(format);
         // Index formats: v4 path compression and no checksum, besides the default.
         match seed % 3 {
             1 => repo.git_ok(&["config", "index.version", "4"]),
@@ -179,19 +207,32 @@ fn staged_and_committed_added_lines_match_git() {
             compared += expected.len();
         }
     }
-    assert!(
-        compared > 200,
-        "too few added token lines compared: {compared}"
-    );
+    compared
 }
 
 #[test]
 fn commits_new_to_a_remote_match_git_rev_list() {
-    for seed in 0..12 {
-        let mut rng = Rng::new(1000 + seed);
-        let repo = Repo::new();
+    commits_new_to_a_remote_match_rev_list(&[], 1000..1012);
+}
+
+#[test]
+fn commits_new_to_a_remote_match_git_rev_list_in_every_format() {
+    for (first, format) in (2000..).step_by(4).zip(GIT3_FORMATS) {
+        commits_new_to_a_remote_match_rev_list(format, first..first + 4);
+    }
+}
+
+/// The generated pushes of [`commits_new_to_a_remote_match_git_rev_list`], in repositories (and
+/// remotes) made with `format`, one per seed.
+fn commits_new_to_a_remote_match_rev_list(format: &[&str], seeds: std::ops::Range<u64>) {
+    for seed in seeds {
+        let mut rng = Rng::new(seed);
+        let repo = Repo::in_format(format);
         let remote = repo.sibling("remote.git");
-        repo.git_ok(&["init", "-q", "--bare", remote.to_str().unwrap()]);
+        let mut init = vec!["init", "-q", "--bare"];
+        init.extend_from_slice(format);
+        init.push(remote.to_str().unwrap());
+        repo.git_ok(&init);
         repo.git_ok(&["remote", "add", "origin", remote.to_str().unwrap()]);
         let mut branches = vec!["main".to_string()];
         // Every commit message holds a token, so every scanned commit yields one finding.
@@ -237,7 +278,7 @@ fn commits_new_to_a_remote_match_git_rev_list() {
         }
         for branch in &branches {
             let local_oid = repo.git_ok(&["rev-parse", branch]).trim().to_string();
-            let zero = "0".repeat(40);
+            let zero = "0".repeat(local_oid.len());
             let input = format!("refs/heads/{branch} {local_oid} refs/heads/{branch} {zero}\n");
             let expected: BTreeSet<String> = repo
                 .git_ok(&["rev-list", branch, "--not", "--remotes=origin"])

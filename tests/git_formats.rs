@@ -1,0 +1,210 @@
+//! Repositories of Git 3.0's defaults: SHA-256 objects, reftable refs, and both. Every hook runs
+//! through real `git commit` and `git push`; a format no reader here knows is named in the error.
+
+mod common;
+
+use common::{api_token, json_findings, Repo};
+
+/// The formats, as `git init` arguments, besides SHA-1 objects with files refs.
+const FORMATS: [&[&str]; 3] = [
+    &["--object-format=sha256"],
+    &["--ref-format=reftable"],
+    &["--object-format=sha256", "--ref-format=reftable"],
+];
+
+/// The length of commit ids in hex in a repository made with `format`.
+fn hex_len(format: &[&str]) -> usize {
+    if format.contains(&"--object-format=sha256") {
+        64
+    } else {
+        40
+    }
+}
+
+/// A repository whose config names a ref storage format no git knows yet.
+fn repository_of_a_future_format() -> Repo {
+    let repo = Repo::new();
+    repo.git_ok(&["config", "core.repositoryformatversion", "1"]);
+    repo.git_ok(&["config", "extensions.refStorage", "future"]);
+    repo
+}
+
+#[test]
+fn a_format_nothing_here_reads_is_named_in_the_error() {
+    let repo = repository_of_a_future_format();
+    let run = repo.cio_hook(&["scan-staged"]);
+    run.expect_code(2)
+        .expect_contains("extensions.refstorage = future")
+        .expect_contains("cannot read")
+        .expect_contains("docs/git-formats.md");
+    assert!(
+        !run.stderr.contains("not in a git repository"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+}
+
+#[test]
+fn install_in_a_format_nothing_here_reads_warns_and_its_hook_blocks() {
+    let repo = repository_of_a_future_format();
+    let run = repo.cio_hook(&["install"]);
+    run.expect_code(0)
+        .expect_contains("extensions.refstorage = future")
+        .expect_contains("will block every commit");
+    // git cannot commit in that repository either; the installed hook, run as git would run
+    // it, blocks rather than passes.
+    let hook = repo.path.join(".git/hooks/pre-commit");
+    assert!(hook.is_file(), "{}", run.all());
+    let run = common::Run::from_output(common::clean_command(&hook, &repo.path).output().unwrap());
+    run.expect_code(2)
+        .expect_contains("extensions.refstorage = future");
+}
+
+#[test]
+fn not_a_repository_is_still_said_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = common::Run::from_output(
+        common::clean_command(common::binary(), dir.path())
+            .env("GIT_CEILING_DIRECTORIES", dir.path().parent().unwrap())
+            .arg("scan-staged")
+            .output()
+            .unwrap(),
+    );
+    run.expect_code(2)
+        .expect_contains("is not in a git repository");
+}
+
+#[test]
+fn commits_with_a_token_are_refused_by_the_installed_hooks_in_every_format() {
+    for format in FORMATS {
+        let repo = Repo::in_format(format);
+        let run = repo.cio_hook(&["install"]);
+        run.expect_code(0);
+        assert!(!run.stderr.contains("warning"), "{format:?}: {}", run.all());
+        repo.write("README", "hello\n");
+        repo.git_ok(&["add", "README"]);
+        repo.commit("first", &[]).expect_code(0);
+
+        let token = api_token(1);
+        repo.write("config.toml", format!("token = \"{token}\"\n"));
+        repo.git_ok(&["add", "config.toml"]);
+        repo.commit("add config", &[])
+            .expect_code(1)
+            .expect_contains("config.toml:1:10")
+            .expect_no_full_token(&[&token]);
+        repo.git_ok(&["rm", "-q", "--cached", "config.toml"]);
+
+        let in_message = api_token(2);
+        repo.write("notes.txt", "notes\n");
+        repo.git_ok(&["add", "notes.txt"]);
+        repo.commit(&format!("notes {in_message}"), &[])
+            .expect_code(1)
+            .expect_contains("commit message")
+            .expect_no_full_token(&[&in_message]);
+        repo.commit("notes", &[]).expect_code(0);
+        assert_eq!(repo.commit_count(), 2, "{format:?}");
+        assert_eq!(repo.head().len(), hex_len(format));
+    }
+}
+
+#[test]
+fn pushes_of_tokens_to_a_remote_of_the_same_format_are_refused() {
+    for format in FORMATS {
+        let repo = Repo::in_format(format);
+        let remote = repo.sibling("remote.git");
+        let mut init = vec!["init", "-q", "--bare", "-b", "main"];
+        init.extend_from_slice(format);
+        init.push(remote.to_str().unwrap());
+        repo.git_ok(&init);
+        repo.git_ok(&["remote", "add", "origin", remote.to_str().unwrap()]);
+        repo.cio_hook(&["install", "--pre-push"]).expect_code(0);
+        repo.commit_file_unchecked("a.txt", "a\n", "first");
+        repo.git_ok(&["push", "-q", "origin", "main"]);
+
+        // A token in a file (committed past the hooks), one in a merge that neither parent had
+        // (an evil merge), and one in an annotated tag's message.
+        let in_file = api_token(10);
+        let file_commit = repo.commit_file_unchecked(
+            "deploy.toml",
+            &format!("token = \"{in_file}\"\n"),
+            "deploy",
+        );
+        repo.git_ok(&["checkout", "-q", "-b", "side", "HEAD~1"]);
+        repo.commit_file_unchecked("side.txt", "side\n", "side");
+        repo.git_ok(&["checkout", "-q", "main"]);
+        repo.git_ok(&["merge", "-q", "--no-ff", "--no-commit", "side"]);
+        let in_merge = api_token(11);
+        repo.write("merged.txt", format!("key = \"{in_merge}\"\n"));
+        repo.git_ok(&["add", "merged.txt"]);
+        repo.git_ok(&["commit", "-q", "--no-verify", "-m", "merge side"]);
+        let merge = repo.head();
+        let in_tag = api_token(12);
+        repo.git_ok(&["tag", "-a", "v1", "-m", &format!("release {in_tag}")]);
+
+        let run = repo.git(&["push", "origin", "main", "v1"]);
+        run.expect_code(1)
+            .expect_contains("deploy.toml")
+            .expect_contains("merged.txt")
+            .expect_contains("tag message")
+            .expect_no_full_token(&[&in_file, &in_merge, &in_tag]);
+        let oids: Vec<String> = json_findings(
+            &repo
+                .cio_hook_with_input(
+                    &[
+                        "pre-push",
+                        "origin",
+                        remote.to_str().unwrap(),
+                        "--format",
+                        "json",
+                    ],
+                    &format!(
+                        "refs/heads/main {merge} refs/heads/main {}\n",
+                        repo.git_ok(&["rev-parse", "origin/main"]).trim()
+                    ),
+                )
+                .stdout,
+        )
+        .into_iter()
+        .map(|(_, _, oid)| oid)
+        .collect();
+        assert_eq!(oids, [file_commit.clone(), merge.clone()], "{format:?}");
+        assert!(oids.iter().all(|oid| oid.len() == hex_len(format)));
+        // The merge's own side branch adds nothing: only the evil line is reported.
+        let side = repo.cio_hook(&["scan-range", "main~1..main", "--format", "json"]);
+        let paths: Vec<String> = json_findings(&side.stdout)
+            .into_iter()
+            .map(|(path, _, _)| path)
+            .collect();
+        assert_eq!(paths, ["merged.txt"], "{format:?}");
+    }
+}
+
+#[test]
+fn baseline_and_scan_history_agree_in_every_format() {
+    for format in FORMATS {
+        let repo = Repo::in_format(format);
+        repo.commit_file_unchecked("a.toml", &format!("k = \"{}\"\n", api_token(20)), "a");
+        repo.commit_file_unchecked("b.toml", &format!("k = \"{}\"\n", api_token(21)), "b");
+        let history = repo.cio_hook(&["scan-history", "--format", "json"]);
+        history.expect_code(1);
+        assert_eq!(json_findings(&history.stdout).len(), 2, "{format:?}");
+        repo.cio_hook(&["baseline", "--reason", "old test tokens"])
+            .expect_code(0)
+            .expect_contains("2 baseline entries added");
+        repo.cio_hook(&["scan-history"]).expect_code(0);
+        repo.cio_hook(&["scan-range", "HEAD~1..HEAD"])
+            .expect_code(0);
+    }
+}
+
+#[test]
+fn unknown_revisions_are_named_in_every_format() {
+    for format in FORMATS {
+        let repo = Repo::in_format(format);
+        repo.commit_file_unchecked("a.txt", "a\n", "a");
+        repo.cio_hook(&["scan-range", "nope..HEAD"])
+            .expect_code(2)
+            .expect_contains("nope");
+    }
+}
