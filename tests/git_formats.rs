@@ -208,3 +208,36 @@ fn unknown_revisions_are_named_in_every_format() {
             .expect_contains("nope");
     }
 }
+
+/// The server side has no git-CLI path yet: a push to a SHA-256 or reftable remote whose
+/// pre-receive hook runs cio-hook is rejected, with the format named, never let through.
+#[test]
+fn pre_receive_on_a_remote_of_another_format_rejects_and_names_it() {
+    for format in FORMATS {
+        let repo = Repo::in_format(format);
+        let remote = repo.sibling("remote.git");
+        let mut init = vec!["init", "-q", "--bare", "-b", "main"];
+        init.extend_from_slice(format);
+        init.push(remote.to_str().unwrap());
+        repo.git_ok(&init);
+        repo.git_ok(&["remote", "add", "origin", remote.to_str().unwrap()]);
+        common::Run::from_output(
+            common::clean_command(common::binary(), &remote)
+                .args(["install", "--pre-receive"])
+                .output()
+                .unwrap(),
+        )
+        .expect_code(0);
+        repo.commit_file_unchecked("a.txt", "a\n", "first");
+        let run = repo.git(&["push", "origin", "main"]);
+        assert_ne!(run.code, 0, "{format:?}: {}", run.all());
+        run.expect_contains("pre-receive does not read repositories of")
+            .expect_contains("docs/git-formats.md");
+        assert!(
+            repo.git_in(&remote, &["rev-parse", "-q", "--verify", "refs/heads/main"])
+                .code
+                != 0,
+            "{format:?}: the push was accepted"
+        );
+    }
+}
