@@ -158,26 +158,6 @@ pub fn open_from_env() -> Result<Opened> {
     ))
 }
 
-/// Fails, naming the format, when the repository is one that only the git-CLI path reads and
-/// `command` has no such path yet (the server's `pre-receive`): it then blocks, as any check
-/// that cannot run does. Other failures to open are left to the command's own error.
-pub fn require_libgit2_format(command: &str) -> Result<()> {
-    if Repository::open_from_env().is_ok() {
-        return Ok(());
-    }
-    match open_from_env() {
-        Ok(Opened::Git(repo)) => bail!(
-            "{command} does not read repositories of {} yet (cio-hook {}; see {FORMATS_DOC}), \
-             so the check cannot run",
-            repo.describe_format(),
-            env!("CARGO_PKG_VERSION")
-        ),
-        Ok(Opened::Libgit2(_)) => Ok(()),
-        Err(err) if err.downcast_ref::<UnsupportedFormat>().is_some() => Err(err),
-        Err(_) => Ok(()),
-    }
-}
-
 /// A repository in a format neither libgit2 nor the git CLI here reads. `install` branches on
 /// it: the hook is installed, with a warning that it blocks until the format is supported.
 #[derive(Debug)]

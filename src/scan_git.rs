@@ -199,9 +199,9 @@ pub struct GitPushPlan {
     /// Blobs and trees a tag points at directly, with their kind.
     pub tagged_objects: Vec<(String, String)>,
     /// Each pushed ref that points (through tags) at a commit, with that commit.
-    tips: Vec<(String, String)>,
+    pub(crate) tips: Vec<(String, String)>,
     /// Each pushed annotated tag, with the refs that point at it.
-    tag_refs: HashMap<String, Vec<String>>,
+    pub(crate) tag_refs: HashMap<String, Vec<String>>,
 }
 
 impl GitPushPlan {

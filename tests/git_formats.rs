@@ -209,35 +209,103 @@ fn unknown_revisions_are_named_in_every_format() {
     }
 }
 
-/// The server side has no git-CLI path yet: a push to a SHA-256 or reftable remote whose
-/// pre-receive hook runs cio-hook is rejected, with the format named, never let through.
+/// A bare server repository of `format` next to `repo`, with cio-hook's pre-receive hook, as
+/// `origin`.
+fn server_with_pre_receive(repo: &Repo, format: &[&str]) -> std::path::PathBuf {
+    let remote = repo.sibling("server.git");
+    let mut init = vec!["init", "-q", "--bare", "-b", "main"];
+    init.extend_from_slice(format);
+    init.push(remote.to_str().unwrap());
+    repo.git_ok(&init);
+    repo.git_ok(&["remote", "add", "origin", remote.to_str().unwrap()]);
+    common::Run::from_output(
+        common::clean_command(common::binary(), &remote)
+            .args(["install", "--pre-receive"])
+            .output()
+            .unwrap(),
+    )
+    .expect_code(0);
+    remote
+}
+
+/// The server's `ref`, or `None` when it has none.
+fn server_ref(repo: &Repo, server: &std::path::Path, name: &str) -> Option<String> {
+    let run = repo.git_in(server, &["rev-parse", "-q", "--verify", name]);
+    (run.code == 0).then(|| run.stdout.trim().to_string())
+}
+
+/// The server side: real pushes into SHA-256 and reftable bare repositories, whose objects git
+/// holds in quarantine while the hook runs. Tokens in a file, a commit message, an evil merge
+/// and an annotated tag are each rejected, with the server's refs unchanged; clean pushes land.
 #[test]
-fn pre_receive_on_a_remote_of_another_format_rejects_and_names_it() {
+fn pre_receive_checks_pushes_into_every_format() {
     for format in FORMATS {
         let repo = Repo::in_format(format);
-        let remote = repo.sibling("remote.git");
-        let mut init = vec!["init", "-q", "--bare", "-b", "main"];
-        init.extend_from_slice(format);
-        init.push(remote.to_str().unwrap());
-        repo.git_ok(&init);
-        repo.git_ok(&["remote", "add", "origin", remote.to_str().unwrap()]);
-        common::Run::from_output(
-            common::clean_command(common::binary(), &remote)
-                .args(["install", "--pre-receive"])
-                .output()
-                .unwrap(),
-        )
-        .expect_code(0);
+        let server = server_with_pre_receive(&repo, format);
         repo.commit_file_unchecked("a.txt", "a\n", "first");
-        let run = repo.git(&["push", "origin", "main"]);
-        assert_ne!(run.code, 0, "{format:?}: {}", run.all());
-        run.expect_contains("pre-receive does not read repositories of")
-            .expect_contains("docs/git-formats.md");
-        assert!(
-            repo.git_in(&remote, &["rev-parse", "-q", "--verify", "refs/heads/main"])
-                .code
-                != 0,
-            "{format:?}: the push was accepted"
+        repo.git(&["push", "origin", "main"]).expect_code(0);
+        let accepted = server_ref(&repo, &server, "refs/heads/main").unwrap();
+        assert_eq!(accepted.len(), hex_len(format));
+
+        let rejected = |run: common::Run, what: &str, token: &str| {
+            assert_ne!(run.code, 0, "{format:?} {what}: accepted\n{}", run.all());
+            run.expect_contains("pre-receive hook declined")
+                .expect_contains(what)
+                .expect_no_full_token(&[token]);
+        };
+
+        let in_file = api_token(30);
+        let bad = repo.commit_file_unchecked("deploy.toml", &format!("t = \"{in_file}\"\n"), "d");
+        rejected(
+            repo.git(&["push", "origin", "main"]),
+            "deploy.toml",
+            &in_file,
+        );
+        rejected(repo.git(&["push", "origin", "main"]), &bad[..10], &in_file);
+        repo.git_ok(&["reset", "-q", "--hard", "HEAD~1"]);
+
+        let in_message = api_token(31);
+        repo.git_ok(&[
+            "commit",
+            "-q",
+            "--no-verify",
+            "--allow-empty",
+            "-m",
+            &in_message,
+        ]);
+        rejected(
+            repo.git(&["push", "origin", "main"]),
+            "commit message",
+            &in_message,
+        );
+        repo.git_ok(&["reset", "-q", "--hard", "HEAD~1"]);
+
+        repo.git_ok(&["checkout", "-q", "-b", "side"]);
+        repo.commit_file_unchecked("side.txt", "side\n", "side");
+        repo.git_ok(&["checkout", "-q", "main"]);
+        repo.commit_file_unchecked("main.txt", "main\n", "main");
+        repo.git_ok(&["merge", "-q", "--no-ff", "--no-commit", "side"]);
+        let in_merge = api_token(32);
+        repo.write("merged.txt", format!("k = \"{in_merge}\"\n"));
+        repo.git_ok(&["add", "merged.txt"]);
+        repo.git_ok(&["commit", "-q", "--no-verify", "-m", "merge"]);
+        rejected(
+            repo.git(&["push", "origin", "main"]),
+            "merged.txt",
+            &in_merge,
+        );
+        repo.git_ok(&["rm", "-q", "merged.txt"]);
+        repo.git_ok(&["commit", "-q", "--no-verify", "--amend", "-m", "merge"]);
+        repo.git(&["push", "origin", "main", "side"]).expect_code(0);
+
+        let in_tag = api_token(33);
+        repo.git_ok(&["tag", "-a", "v1", "-m", &format!("release {in_tag}")]);
+        rejected(repo.git(&["push", "origin", "v1"]), "tag message", &in_tag);
+        assert_eq!(server_ref(&repo, &server, "refs/tags/v1"), None);
+        assert_eq!(
+            server_ref(&repo, &server, "refs/heads/main"),
+            Some(repo.head()),
+            "{format:?}: the clean merge landed"
         );
     }
 }

@@ -36,7 +36,6 @@ pub fn pre_receive(context: &Context, timeout: Option<Duration>) -> Result<i32> 
     std::io::stdin()
         .read_to_end(&mut input)
         .context("reading git's pre-receive lines from standard input")?;
-    cio_hook::repository::require_libgit2_format("pre-receive")?;
     let received = parse_received(&input)?;
     let env = ReceiveEnv::from_process()?;
     let object_dirs = env.object_dirs(&received)?;

@@ -9,6 +9,9 @@
 
 pub mod policy;
 pub mod remote_text;
+pub mod server_repository;
+
+pub use server_repository::ServerRepository;
 
 use std::path::{Path, PathBuf};
 
@@ -24,15 +27,23 @@ use crate::Scanner;
 /// One line of git's pre-receive input: `<old oid> <new oid> <ref name>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReceivedRef {
-    pub old: Oid,
-    pub new: Oid,
+    /// The ref's object id before the push, in hex (40 digits, or 64 for SHA-256); all zeros
+    /// when the push creates it.
+    pub old: String,
+    /// The ref's object id after the push; all zeros when the push deletes it.
+    pub new: String,
     pub name: String,
 }
 
 impl ReceivedRef {
     /// The push deletes the ref: nothing new arrives.
     pub fn is_deletion(&self) -> bool {
-        self.new.is_zero()
+        self.new.bytes().all(|byte| byte == b'0')
+    }
+
+    /// The push creates the ref.
+    pub fn is_creation(&self) -> bool {
+        self.old.bytes().all(|byte| byte == b'0')
     }
 }
 
@@ -57,16 +68,14 @@ pub fn parse_received(input: &[u8]) -> Result<Vec<ReceivedRef>> {
             );
         };
         let oid = |text: &str| {
-            let valid = text.len() == 40 && text.bytes().all(|byte| byte.is_ascii_hexdigit());
-            valid
-                .then(|| Oid::from_str(text).ok())
-                .flatten()
-                .with_context(|| {
-                    format!(
-                        "pre-receive input line {number}: {:?} is not an object id",
-                        redact_text(text.as_bytes())
-                    )
-                })
+            let valid =
+                matches!(text.len(), 40 | 64) && text.bytes().all(|byte| byte.is_ascii_hexdigit());
+            valid.then(|| text.to_ascii_lowercase()).with_context(|| {
+                format!(
+                    "pre-receive input line {number}: {:?} is not an object id",
+                    redact_text(text.as_bytes())
+                )
+            })
         };
         let (old, new) = (oid(old)?, oid(new)?);
         if !name.starts_with("refs/") || !git2::Reference::is_valid_name(name) {
@@ -209,17 +218,26 @@ impl ReceiveEnv {
 /// directories are added explicitly as well so that a quarantine named only by
 /// `GIT_QUARANTINE_PATH` is read. libgit2's own namespace support is switched off: it misses
 /// packed refs, and [`ReceiveEnv::ref_prefix`] is applied instead.
-pub fn open_server_repository(object_dirs: &[PathBuf]) -> Result<Repository> {
-    let repo = Repository::open_from_env().map_err(|err| {
-        anyhow::anyhow!(
-            "cannot open the repository being pushed to ({})",
-            err.message()
-        )
-    })?;
+///
+/// A repository libgit2 cannot open (SHA-256 objects, reftable refs) is read through the git
+/// CLI, whose commands inherit git's quarantine variables from the hook's environment.
+pub fn open_server_repository(object_dirs: &[PathBuf]) -> Result<ServerRepository> {
+    let repo = match Repository::open_from_env() {
+        Ok(repo) => repo,
+        Err(err) => {
+            return match crate::repository::open_from_env() {
+                Ok(crate::repository::Opened::Git(repo)) => Ok(ServerRepository::Git(repo)),
+                Ok(crate::repository::Opened::Libgit2(_)) | Err(_) => Err(anyhow::anyhow!(
+                    "cannot open the repository being pushed to ({})",
+                    err.message()
+                )),
+            }
+        }
+    };
     repo.remove_namespace()
         .context("switching off libgit2's namespace")?;
     add_object_dirs(&repo, object_dirs)?;
-    Ok(repo)
+    Ok(ServerRepository::Libgit2(repo))
 }
 
 /// What a push brings, scanned: findings with the ref that brings each.
@@ -247,6 +265,23 @@ impl ReceiveReport {
 /// of annotated tags, and objects tags point at; a deletion brings nothing. A commit two refs
 /// bring is scanned once and reported with every pushed ref that carries it.
 pub fn scan_received(
+    repo: &ServerRepository,
+    scanner: &Scanner,
+    received: &[ReceivedRef],
+    ref_prefix: &str,
+) -> Result<ReceiveReport> {
+    match repo {
+        ServerRepository::Libgit2(repo) => {
+            scan_received_with_libgit2(repo, scanner, received, ref_prefix)
+        }
+        ServerRepository::Git(repo) => {
+            server_repository::scan_received_with_git(repo, scanner, received, ref_prefix)
+        }
+    }
+}
+
+/// [`scan_received`] on a repository libgit2 reads.
+fn scan_received_with_libgit2(
     repo: &Repository,
     scanner: &Scanner,
     received: &[ReceivedRef],
@@ -257,8 +292,8 @@ pub fn scan_received(
     let updates: Vec<(&str, Oid)> = received
         .iter()
         .filter(|update| !update.is_deletion())
-        .map(|update| (update.name.as_str(), update.new))
-        .collect();
+        .map(|update| Ok((update.name.as_str(), Oid::from_str(&update.new)?)))
+        .collect::<Result<_>>()?;
     let mut plan = PushPlan::default();
     plan.add_tips(repo, &updates, &hidden)
         .context("reading what the push brings")?;
@@ -335,7 +370,7 @@ mod tests {
         let input = format!("{ZERO} {A} refs/heads/new\n{A} {ZERO} refs/tags/old\n");
         let refs = parse_received(input.as_bytes()).unwrap();
         assert_eq!(refs.len(), 2);
-        assert!(!refs[0].is_deletion() && refs[0].old.is_zero());
+        assert!(!refs[0].is_deletion() && refs[0].is_creation());
         assert!(refs[1].is_deletion());
         assert_eq!(refs[1].name, "refs/tags/old");
     }

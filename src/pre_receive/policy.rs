@@ -13,9 +13,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use git2::Repository;
 
-use super::file_at_ref;
+use super::ServerRepository;
 use crate::allow::{self, Allowlist};
 use crate::redact::redact_text;
 
@@ -50,30 +49,14 @@ impl ServerPolicy {
     /// Loads the policy of `repo`. `config_override` is `--config`, `timeout_override`
     /// `--timeout`; `head_ref` is the default branch's ref (namespaced when the push is).
     pub fn load(
-        repo: &Repository,
+        repo: &ServerRepository,
         head_ref: Option<&str>,
         config_override: Option<&Path>,
         timeout_override: Option<Duration>,
     ) -> Result<ServerPolicy> {
-        let config = repo
-            .config()
-            .and_then(|mut config| config.snapshot())
-            .context("reading git config")?;
-        let bool_setting = |name: &str| -> Result<bool> {
-            match config.get_bool(name) {
-                Ok(value) => Ok(value),
-                Err(err) if err.code() == git2::ErrorCode::NotFound => Ok(false),
-                Err(err) => bail!("git config {name}: {}", err.message()),
-            }
-        };
-        let string_setting = |name: &str| -> Result<Option<String>> {
-            match config.get_string(name) {
-                Ok(value) => Ok(Some(value)),
-                Err(err) if err.code() == git2::ErrorCode::NotFound => Ok(None),
-                Err(err) => bail!("git config {name}: {}", err.message()),
-            }
-        };
-        let git_dir = repo.path();
+        let bool_setting = |name: &str| repo.config_bool(name);
+        let string_setting = |name: &str| repo.config_string(name);
+        let git_dir = repo.git_dir();
         let in_git_dir = |path: PathBuf| {
             if path.is_absolute() {
                 path
@@ -94,7 +77,7 @@ impl ServerPolicy {
         let mut warnings = Vec::new();
         if let Some(head_ref) = head_ref {
             let shown_as = PathBuf::from(format!("{head_ref}:{}", allow::FILE_NAME));
-            if let Some(bytes) = file_at_ref(repo, head_ref, Path::new(allow::FILE_NAME))? {
+            if let Some(bytes) = repo.file_at_ref(head_ref, Path::new(allow::FILE_NAME))? {
                 // An allowlist only ever lets tokens through, so one that does not load is left
                 // out (stricter), and the push that fixes it can still land.
                 let parsed = String::from_utf8(bytes)
@@ -161,12 +144,8 @@ pub fn parse_timeout(text: &str) -> Result<Duration> {
 
 /// The ref the server's default branch is: `HEAD` of the repository (of the namespace, when the
 /// push is namespaced and the namespace has a HEAD), resolved one level to the branch it names.
-pub fn default_branch_ref(repo: &Repository, ref_prefix: &str) -> Option<String> {
-    let head_of = |name: &str| {
-        repo.find_reference(name)
-            .ok()
-            .and_then(|head| head.symbolic_target().map(str::to_string))
-    };
+pub fn default_branch_ref(repo: &ServerRepository, ref_prefix: &str) -> Option<String> {
+    let head_of = |name: &str| repo.symbolic_target(name);
     if ref_prefix.is_empty() {
         return head_of("HEAD");
     }
