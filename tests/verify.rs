@@ -666,3 +666,49 @@ fn a_secret_for_another_registry_is_never_sent_to_crates_io() {
         .expect_contains("revoke it where it was issued; nothing was sent");
     assert_eq!(server.requests().len(), 1);
 }
+
+/// In Git 3.0's formats (SHA-256 objects, reftable refs, both) verify finds the tokens in history
+/// and in a range, and names the commit by the repository's own id.
+#[test]
+fn verify_reads_history_in_every_git_format() {
+    for format in [
+        &["--object-format=sha256"][..],
+        &["--ref-format=reftable"],
+        &["--object-format=sha256", "--ref-format=reftable"],
+    ] {
+        let live = api_token(1521);
+        let revoked = api_token(1522);
+        let server = FakeCratesIo::start(&[
+            (&live, Answer::Status(403, WEBSITE_ONLY)),
+            (&revoked, Answer::Status(403, UNKNOWN_TOKEN)),
+        ]);
+        let repo = Repo::in_format(format);
+        repo.commit_file_unchecked("README.md", "# project\n", "start");
+        repo.commit_file_unchecked("a.sh", &format!("T={live}\n"), "a");
+        let revoked_commit = repo.commit_file_unchecked("b.sh", &format!("T={revoked}\n"), "b");
+        let run = with_server(&repo, &server.url, &["verify", "--yes", "--history"]);
+        run.expect_code(1)
+            .expect_no_full_token(&[&live, &revoked])
+            .expect_contains("1 live, 1 not live");
+        assert!(result_line(&run, &live).contains("LIVE:"), "{}", run.all());
+        let run = with_server(
+            &repo,
+            &server.url,
+            &[
+                "verify",
+                "--yes",
+                "--range",
+                "HEAD~1..HEAD",
+                "--format",
+                "json",
+            ],
+        );
+        run.expect_contains(&revoked_commit[..10]);
+        assert!(
+            !run.stdout.contains(&live[..10]),
+            "{format:?}: {}",
+            run.stdout
+        );
+        assert_eq!(server.requests().len(), 3, "{format:?}");
+    }
+}
