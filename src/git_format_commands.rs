@@ -159,12 +159,14 @@ fn warn_if_untracked(repo: &GitRepository, allowlist: &Path) {
     let Ok(relative) = file.strip_prefix(&top) else {
         return;
     };
+    let mut pathspec = std::ffi::OsString::from(":(top,literal)");
+    pathspec.push(relative.as_os_str());
     let tracked = repo
         .git_output([
             "ls-files".as_ref(),
             "--error-unmatch".as_ref(),
             "--".as_ref(),
-            relative.as_os_str(),
+            pathspec.as_os_str(),
         ])
         .is_ok();
     if !tracked {
@@ -178,13 +180,8 @@ fn warn_if_untracked(repo: &GitRepository, allowlist: &Path) {
 
 /// The hooks directory git runs hooks from (`core.hooksPath` honoured).
 fn hooks_dir(repo: &GitRepository) -> Result<PathBuf> {
-    let output = repo.git_output(["rev-parse", "--git-path", "hooks"])?;
-    let path = PathBuf::from(String::from_utf8_lossy(&output).trim_end());
-    Ok(match &repo.work_tree {
-        Some(top) if path.is_relative() => top.join(path),
-        None if path.is_relative() => repo.git_dir.join(path),
-        _ => path,
-    })
+    let output = repo.git_output(["rev-parse", "--path-format=absolute", "--git-path", "hooks"])?;
+    Ok(PathBuf::from(String::from_utf8_lossy(&output).trim_end()))
 }
 
 /// git's pre-push lines, from standard input.

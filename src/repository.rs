@@ -46,11 +46,10 @@ pub struct GitRepository {
 }
 
 impl GitRepository {
-    /// A git command run at the repository (in its working tree, or its git directory when bare).
+    /// A git command for the repository. It runs where cio-hook runs, with its environment, so
+    /// that git finds the repository exactly as it did when it was opened.
     pub fn git(&self) -> Command {
-        let mut command = Command::new("git");
-        command.current_dir(self.work_tree.as_deref().unwrap_or(&self.git_dir));
-        command
+        Command::new("git")
     }
 
     /// Runs git with `args` and returns its standard output; an error names the command and

@@ -244,7 +244,7 @@ pub fn staged_changes(repo: &GitRepository) -> Result<Vec<Change>> {
 
 /// Every file the index holds, as if all of it were added: what the repository tracks.
 pub fn tracked_files(repo: &GitRepository) -> Result<Vec<Change>> {
-    let output = repo.git_output(["ls-files", "--stage", "-z"])?;
+    let output = repo.git_output(["ls-files", "--stage", "--full-name", "-z"])?;
     let mut changes = Vec::new();
     for entry in output.split(|&byte| byte == 0).filter(|e| !e.is_empty()) {
         // `<mode> <id> <stage>\t<path>`
