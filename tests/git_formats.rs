@@ -105,6 +105,32 @@ fn commits_with_a_token_are_refused_by_the_installed_hooks_in_every_format() {
         repo.commit("notes", &[]).expect_code(0);
         assert_eq!(repo.commit_count(), 2, "{format:?}");
         assert_eq!(repo.head().len(), hex_len(format));
+
+        // `git commit -a` and `git commit PATH` commit from a temporary index.
+        let in_tracked = api_token(3);
+        repo.write("README", format!("hello\nkey = \"{in_tracked}\"\n"));
+        repo.commit("readme", &["-a"])
+            .expect_code(1)
+            .expect_contains("README:2:8");
+        repo.commit("readme", &["--", "README"])
+            .expect_code(1)
+            .expect_contains("README:2:8");
+        repo.git_ok(&["checkout", "--", "README"]);
+
+        // A linked worktree: git sets GIT_DIR for its hooks.
+        let linked = repo.sibling("linked");
+        repo.git_ok(&[
+            "worktree",
+            "add",
+            "-q",
+            "-b",
+            "feature",
+            linked.to_str().unwrap(),
+        ]);
+        std::fs::write(linked.join("env.sh"), format!("T={}\n", api_token(4))).unwrap();
+        repo.git_in(&linked, &["add", "env.sh"]);
+        let run = repo.git_in(&linked, &["commit", "-q", "-m", "env"]);
+        run.expect_code(1).expect_contains("env.sh:1:3");
     }
 }
 
