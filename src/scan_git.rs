@@ -102,19 +102,27 @@ impl Scanner {
         scope: Scope,
         progress: ProgressFn<'_>,
     ) -> Result<Report> {
-        let mut blobs = BlobSource::new(repo)?;
-        let mut findings = Vec::new();
-        let mut done = 0;
-        let mut blocking = 0;
+        // What each commit changes (one git diff-tree), then a verdict on every new blob (one
+        // pass through git cat-file), then the commits in order with only the blobs that may
+        // hold a token read again.
+        let mut all_changes = Vec::with_capacity(commits.len());
         git_cli::for_each_commit_changes(repo, commits, &mut |changes| {
-            git_cli::added_in_commit(&mut blobs, &changes, &mut |added| {
+            all_changes.push(changes);
+            Ok(())
+        })?;
+        let mut blobs = BlobSource::new(repo)?;
+        blobs.decide(repo, &all_changes)?;
+        let mut findings = Vec::new();
+        let mut blocking = 0;
+        let ids: Vec<&str> = commits.iter().map(|commit| commit.id.as_str()).collect();
+        git_cli::for_each_object(repo, &ids, &mut |index, object| {
+            git_cli::added_in_commit(&mut blobs, &all_changes[index], object, &mut |added| {
                 let found = self.findings_in(&added);
                 blocking += found.iter().filter(|f| f.is_blocking()).count();
                 findings.extend(found);
                 Ok(())
             })?;
-            done += 1;
-            progress(done, commits.len(), blocking);
+            progress(index + 1, commits.len(), blocking);
             Ok(())
         })?;
         progress(commits.len(), commits.len(), blocking);

@@ -78,31 +78,7 @@ impl ObjectReader {
         writeln!(self.input, "{name}")
             .and_then(|()| self.input.flush())
             .context("writing to git cat-file")?;
-        let mut header = String::new();
-        self.output
-            .read_line(&mut header)
-            .context("reading from git cat-file")?;
-        let header = header.trim_end();
-        if header.is_empty() {
-            bail!("git cat-file stopped");
-        }
-        let fields: Vec<&str> = header.split(' ').collect();
-        let [id, kind, size] = fields[..] else {
-            // `<name> missing` or `<name> ambiguous`.
-            return Ok(None);
-        };
-        let size: usize = size
-            .parse()
-            .with_context(|| format!("git cat-file answered {header:?}"))?;
-        let mut data = vec![0; size + 1];
-        std::io::Read::read_exact(&mut self.output, &mut data)
-            .context("reading an object from git cat-file")?;
-        data.pop();
-        Ok(Some(Object {
-            kind: kind.to_string(),
-            id: id.to_string(),
-            data,
-        }))
+        read_answer(&mut self.output).context("reading from git cat-file")
     }
 
     /// The blob `id`, for the file at `path`; an error names the file when it cannot be read.
@@ -122,6 +98,80 @@ impl Drop for ObjectReader {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Calls `each` with every object `names` names (`None` for one the repository does not have), in
+/// order, read through one `git cat-file --batch --buffer` process that a thread feeds: no
+/// round trip per object, and git inflates while the caller scans.
+pub fn for_each_object(
+    repo: &GitRepository,
+    names: &[&str],
+    each: &mut dyn FnMut(usize, Option<Object>) -> Result<()>,
+) -> Result<()> {
+    if names.is_empty() {
+        return Ok(());
+    }
+    let mut child = repo
+        .git()
+        .args(["cat-file", "--batch", "--buffer"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .context("running git cat-file --batch (is git installed and on PATH?)")?;
+    let mut input = child.stdin.take().context("git cat-file's stdin")?;
+    let output = child.stdout.take().context("git cat-file's stdout")?;
+    let mut output = BufReader::with_capacity(1 << 16, output);
+    let result = std::thread::scope(|threads| -> Result<()> {
+        let writer = threads.spawn(move || -> std::io::Result<()> {
+            let mut input = std::io::BufWriter::new(&mut input);
+            for name in names {
+                writeln!(input, "{name}")?;
+            }
+            input.flush()
+        });
+        for (index, name) in names.iter().enumerate() {
+            let object = read_answer(&mut output)
+                .with_context(|| format!("reading {name} from git cat-file"))?;
+            each(index, object)?;
+        }
+        writer
+            .join()
+            .map_err(|_| anyhow!("the thread feeding git cat-file panicked"))?
+            .context("writing to git cat-file")?;
+        Ok(())
+    });
+    if result.is_err() {
+        let _ = child.kill();
+    }
+    let _ = child.wait();
+    result
+}
+
+/// Reads one answer of `git cat-file --batch`: an object, or `None` for a missing one.
+fn read_answer(output: &mut impl BufRead) -> Result<Option<Object>> {
+    let mut header = String::new();
+    output.read_line(&mut header)?;
+    let header = header.trim_end();
+    if header.is_empty() {
+        bail!("git cat-file stopped");
+    }
+    let fields: Vec<&str> = header.split(' ').collect();
+    let [id, kind, size] = fields[..] else {
+        // `<name> missing` or `<name> ambiguous`.
+        return Ok(None);
+    };
+    let size: usize = size
+        .parse()
+        .with_context(|| format!("git cat-file answered {header:?}"))?;
+    let mut data = vec![0; size + 1];
+    std::io::Read::read_exact(output, &mut data)?;
+    data.pop();
+    Ok(Some(Object {
+        kind: kind.to_string(),
+        id: id.to_string(),
+        data,
+    }))
 }
 
 /// A file that a change adds or modifies (deletions add nothing and are not listed).
@@ -457,6 +507,42 @@ impl BlobSource {
         })
     }
 
+    /// Reads, in one pass, every new blob of `commits` that is not known yet, and remembers those
+    /// that hold nothing: the commit walk then reads only the few that may.
+    pub fn decide(&mut self, repo: &GitRepository, commits: &[CommitChanges]) -> Result<()> {
+        let mut wanted: Vec<&str> = Vec::new();
+        let mut seen: HashSet<&str> = HashSet::new();
+        for changes in commits {
+            for entry in &changes.by_parent[0] {
+                let new_id = entry.new_id.as_str();
+                let is_file = entry.status != b'D'
+                    && is_file_mode(entry.new_mode)
+                    && entry.new_mode != GITLINK_MODE;
+                if is_file
+                    && new_id != self.empty_blob
+                    && !is_credentials_path(&entry.path)
+                    && !self.clean.contains(new_id)
+                    && seen.insert(new_id)
+                {
+                    wanted.push(new_id);
+                }
+            }
+        }
+        let clean = &mut self.clean;
+        for_each_object(repo, &wanted, &mut |index, object| {
+            let object = object
+                .filter(|object| object.kind == "blob")
+                .with_context(|| {
+                    format!("reading blob {} (missing or corrupt object)", wanted[index])
+                })?;
+            // The path does not change the verdict outside credentials files, left out above.
+            if !may_contain_secret(b"", &object.data) {
+                clean.insert(object.id);
+            }
+            Ok(())
+        })
+    }
+
     /// Calls `sink` with what each change adds to a file whose new content may hold a secret,
     /// and with each added path that holds a token; `narrow` may cut down what a file adds
     /// (a merge's other parents) before it is yielded. Renames are not detected: a renamed file
@@ -623,12 +709,13 @@ pub fn for_each_commit_changes(
     Ok(())
 }
 
-/// Calls `sink` with what a commit adds: its message, and the lines it adds over its first
-/// parent; for a merge, only lines that none of its parents had (the libgit2 path's rules:
-/// [`super::commits::added_in_commit`]).
+/// Calls `sink` with what a commit adds: its message (from `object`, the commit as read), and
+/// the lines it adds over its first parent; for a merge, only lines that none of its parents had
+/// (the libgit2 path's rules: [`super::commits::added_in_commit`]).
 pub fn added_in_commit(
     blobs: &mut BlobSource,
     changes: &CommitChanges,
+    object: Option<Object>,
     sink: &mut dyn FnMut(AddedText<'_>) -> Result<()>,
 ) -> Result<()> {
     let commit = &changes.commit;
@@ -660,9 +747,7 @@ pub fn added_in_commit(
                 }
             })
     });
-    let object = blobs
-        .objects
-        .read(&commit.id)?
+    let object = object
         .filter(|object| object.kind == "commit")
         .with_context(|| format!("reading commit {}", commit.id))?;
     let parsed = parse_commit(&object.data);
