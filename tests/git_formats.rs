@@ -335,3 +335,55 @@ fn pre_receive_checks_pushes_into_every_format() {
         );
     }
 }
+
+/// A long history (2,400 commits, as many blobs: enough for the pack pass on SHA-1 with reftable,
+/// and for a second reader of blobs) gives its findings in history order, in every format, in
+/// fast-import's pack and repacked.
+#[test]
+fn long_histories_are_scanned_in_history_order_in_every_format() {
+    let mut stream = String::new();
+    let mut expected = Vec::new();
+    for number in 0..2400u64 {
+        let content = if number % 7 == 3 {
+            expected.push(number);
+            format!("value {number}\nkey = \"{}\"\n", api_token(5000 + number))
+        } else {
+            format!("value {number}\n")
+        };
+        let path = format!("dir{}/file{}.txt", number % 5, number % 11);
+        let message = format!("commit {number}\n");
+        stream.push_str(&format!(
+            "commit refs/heads/main\ncommitter T <t@example.invalid> {} +0000\ndata {}\n{message}",
+            1_600_000_000 + number,
+            message.len()
+        ));
+        stream.push_str(&format!(
+            "M 100644 inline {path}\ndata {}\n{content}\n",
+            content.len()
+        ));
+    }
+    for format in FORMATS {
+        let repo = Repo::in_format(format);
+        repo.git_with_input(&["fast-import", "--quiet"], &stream)
+            .expect_code(0);
+        for packed in [false, true] {
+            if packed {
+                repo.git_ok(&["repack", "-adq"]);
+            }
+            let run = repo.cio_hook(&["scan-history", "--format", "json"]);
+            run.expect_code(1);
+            let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+            let subjects: Vec<u64> = report["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|finding| {
+                    let subject = finding["commit"]["subject"].as_str().unwrap();
+                    subject.trim_start_matches("commit ").parse().unwrap()
+                })
+                .collect();
+            assert_eq!(subjects, expected, "{format:?}, packed: {packed}");
+            assert_eq!(report["commits_scanned"], 2400);
+        }
+    }
+}

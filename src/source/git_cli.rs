@@ -17,6 +17,8 @@ use anyhow::{anyhow, bail, Context, Result};
 
 use super::blobs::{added_content, added_lines, as_text};
 use super::commits::iso_date;
+use super::pack::PackVerdicts;
+use super::verdicts::{Verdict, Verdicts};
 use super::{all_lines, AddedContent, AddedText, CommitInfo, COMMIT_MESSAGE};
 use crate::detect::credentials::is_credentials_path;
 use crate::detect::may_contain_secret;
@@ -528,19 +530,49 @@ impl BlobSource {
                 }
             }
         }
-        let clean = &mut self.clean;
-        for_each_object(repo, &wanted, &mut |index, object| {
-            let object = object
-                .filter(|object| object.kind == "blob")
-                .with_context(|| {
-                    format!("reading blob {} (missing or corrupt object)", wanted[index])
-                })?;
-            // The path does not change the verdict outside credentials files, left out above.
-            if !may_contain_secret(b"", &object.data) {
-                clean.insert(object.id);
+        if repo.object_format == "sha1" && wanted.len() >= MIN_BLOBS_FOR_PACK_PASS {
+            // SHA-1 objects with reftable refs: the project's pack pass reads the packs as on
+            // the libgit2 path, and only what it does not decide goes through git.
+            if let Some(verdicts) = pack_verdicts(repo) {
+                let clean = &mut self.clean;
+                wanted.retain(|id| {
+                    let Ok(oid) = git2::Oid::from_str(id) else {
+                        return true;
+                    };
+                    match verdicts.blob(oid) {
+                        Verdict::Clean => {
+                            clean.insert((*id).to_string());
+                            false
+                        }
+                        Verdict::Candidate => false,
+                        Verdict::Unknown => true,
+                    }
+                });
             }
-            Ok(())
-        })
+        }
+        // One git cat-file per core, each with its share of the blobs: git inflates and
+        // rebuilds every blob whole, which is most of the work.
+        let workers = std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .min(wanted.len().div_ceil(MIN_BLOBS_PER_READER))
+            .max(1);
+        let share = wanted.len().div_ceil(workers).max(1);
+        let found = std::thread::scope(|threads| {
+            let readers: Vec<_> = wanted
+                .chunks(share)
+                .map(|names| threads.spawn(move || clean_blobs(repo, names)))
+                .collect();
+            readers
+                .into_iter()
+                .map(|reader| {
+                    reader
+                        .join()
+                        .unwrap_or_else(|_| Err(anyhow!("a thread reading blobs panicked")))
+                })
+                .collect::<Result<Vec<_>>>()
+        })?;
+        self.clean.extend(found.into_iter().flatten());
+        Ok(())
     }
 
     /// Calls `sink` with what each change adds to a file whose new content may hold a secret,
@@ -592,6 +624,41 @@ impl BlobSource {
         }
         Ok(())
     }
+}
+
+/// Below this many blobs for each, a second `git cat-file` is not started.
+const MIN_BLOBS_PER_READER: usize = 500;
+
+/// The blobs of `names` that hold nothing any rule can match.
+fn clean_blobs(repo: &GitRepository, names: &[&str]) -> Result<Vec<String>> {
+    let mut clean = Vec::new();
+    for_each_object(repo, names, &mut |index, object| {
+        let object = object
+            .filter(|object| object.kind == "blob")
+            .with_context(|| {
+                format!("reading blob {} (missing or corrupt object)", names[index])
+            })?;
+        // The path does not change the verdict outside credentials files, which are left out.
+        if !may_contain_secret(b"", &object.data) {
+            clean.push(object.id);
+        }
+        Ok(())
+    })?;
+    Ok(clean)
+}
+
+/// Below this many blobs to decide, reading them through git costs less than a pass over the
+/// packs (as [`crate::scan`] decides for the libgit2 path, which counts commits).
+const MIN_BLOBS_FOR_PACK_PASS: usize = 1000;
+
+/// The verdicts of the project's pack pass on the repository's packs (SHA-1 only: the pack
+/// reader knows 20-byte ids), or `None` when they cannot be read here.
+fn pack_verdicts(repo: &GitRepository) -> Option<PackVerdicts> {
+    let common_dir = repo
+        .git_output(["rev-parse", "--path-format=absolute", "--git-common-dir"])
+        .ok()?;
+    let common_dir = std::path::PathBuf::from(String::from_utf8_lossy(&common_dir).trim_end());
+    crate::timings::timed("pack pass", || PackVerdicts::compute(&common_dir)).ok()
 }
 
 /// No narrowing: what a change adds over its only parent.
