@@ -132,6 +132,12 @@ pub fn hooks_dir(repo: &Repository) -> Result<PathBuf> {
     Ok(repo.commondir().join("hooks"))
 }
 
+/// [`hooks_dir`] of a repository read through git: git's own answer (`core.hooksPath` honoured).
+pub fn hooks_dir_with_git(repo: &crate::repository::GitRepository) -> Result<PathBuf> {
+    let output = repo.git_output(["rev-parse", "--path-format=absolute", "--git-path", "hooks"])?;
+    Ok(PathBuf::from(String::from_utf8_lossy(&output).trim_end()))
+}
+
 /// Installs `hook`'s shim into `dir`, following the no-clobber rules above; the shim calls the
 /// running binary by its absolute path.
 pub fn install(dir: &Path, hook: Hook, force: bool) -> Result<Installed> {

@@ -17,11 +17,20 @@ pub fn allow(
     reason: &str,
     expires: Option<Day>,
 ) -> Result<i32> {
-    let repo = context.open_repository()?;
-    let path = context.allowlist_path(&repo)?;
-    allow::append_fingerprint_entry(&path, fingerprint, reason, expires)?;
-    println!("added an entry for {fingerprint} to {}", path.display());
-    warn_if_untracked(&repo, &path);
+    match context.open()? {
+        cio_hook::repository::Opened::Libgit2(repo) => {
+            let path = context.allowlist_path(&repo)?;
+            allow::append_fingerprint_entry(&path, fingerprint, reason, expires)?;
+            println!("added an entry for {fingerprint} to {}", path.display());
+            warn_if_untracked(&repo, &path);
+        }
+        cio_hook::repository::Opened::Git(repo) => {
+            let path = context.git_allowlist_path(&repo)?;
+            allow::append_fingerprint_entry(&path, fingerprint, reason, expires)?;
+            println!("added an entry for {fingerprint} to {}", path.display());
+            super::context::git_warn_if_untracked(&repo, &path);
+        }
+    }
     Ok(EXIT_CLEAN)
 }
 

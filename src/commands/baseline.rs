@@ -9,6 +9,7 @@ use cio_hook::allow::{self, Day};
 use cio_hook::baseline::{where_found, write_baseline};
 use cio_hook::report::text::scope_phrase;
 use cio_hook::report::{count, Scope, Status};
+use cio_hook::repository::Opened;
 use cio_hook::source::commits;
 use cio_hook::EXIT_CLEAN;
 
@@ -16,14 +17,25 @@ use super::context::{progress, Context};
 
 /// Runs `baseline`: scans all refs' history and allows each blocking token by fingerprint.
 pub fn baseline(context: &Context, reason: &str) -> Result<i32> {
-    let repo = context.open_repository()?;
-    let path = context.allowlist_path(&repo)?;
-    let scanner = context.scanner(Some(&repo))?;
-    let commit_ids = commits::all_commits(&repo)?;
     let scope = Scope::Commits {
         description: "all refs".to_string(),
     };
-    let report = scanner.scan_commits(&repo, &commit_ids, scope, &mut progress())?;
+    let (path, report) = match context.open()? {
+        Opened::Libgit2(repo) => {
+            let path = context.allowlist_path(&repo)?;
+            let scanner = context.scanner(Some(&repo))?;
+            let commit_ids = commits::all_commits(&repo)?;
+            let report = scanner.scan_commits(&repo, &commit_ids, scope, &mut progress())?;
+            (path, report)
+        }
+        Opened::Git(repo) => {
+            let path = context.git_allowlist_path(&repo)?;
+            let scanner = context.git_scanner(&repo)?;
+            let commits = cio_hook::source::git_cli::rev_list(&repo, &["--all"])?;
+            let report = scanner.scan_commits_git(&repo, &commits, scope, &mut progress())?;
+            (path, report)
+        }
+    };
     let baseline = write_baseline(&path, &report, reason, Day::today())?;
     for finding in &baseline.added {
         println!(

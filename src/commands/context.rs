@@ -10,6 +10,7 @@ use git2::Repository;
 
 use cio_hook::allow::{self, Allowlist};
 use cio_hook::report::{self, Report};
+use cio_hook::repository::{GitRepository, Opened};
 use cio_hook::{Scanner, EXIT_CLEAN, EXIT_FOUND};
 
 use crate::cli::{Cli, Command, Format};
@@ -38,16 +39,53 @@ impl Context {
     }
 
     /// Opens the repository the way git's hooks expect: from the current directory, honouring
-    /// `GIT_DIR`, `GIT_WORK_TREE` and `GIT_INDEX_FILE`.
+    /// `GIT_DIR`, `GIT_WORK_TREE` and `GIT_INDEX_FILE`; through the git CLI when its format is
+    /// one libgit2 cannot read (SHA-256 objects, reftable refs).
+    pub fn open(&self) -> Result<Opened> {
+        cio_hook::repository::open_from_env()
+    }
+
+    /// [`Context::open`] for a command that reads the repository through libgit2 only.
     pub fn open_repository(&self) -> Result<Repository> {
-        Repository::open_from_env().map_err(|err| {
-            let cwd = std::env::current_dir().unwrap_or_default();
-            anyhow::anyhow!(
-                "{} is not in a git repository ({})",
-                cwd.display(),
-                err.message()
-            )
-        })
+        match self.open()? {
+            Opened::Libgit2(repo) => Ok(repo),
+            Opened::Git(repo) => anyhow::bail!(
+                "this command does not read repositories of {} yet (cio-hook {}; see {})",
+                repo.describe_format(),
+                env!("CARGO_PKG_VERSION"),
+                cio_hook::repository::FORMATS_DOC
+            ),
+        }
+    }
+
+    /// [`Context::scanner`] for a repository read through git.
+    pub fn git_scanner(&self, repo: &GitRepository) -> Result<Scanner> {
+        let (allowlist, path) = match (&self.config, &repo.work_tree) {
+            (Some(path), _) => (Allowlist::load(path, path, true)?, Some(path.clone())),
+            (None, Some(top)) => {
+                let path = top.join(allow::FILE_NAME);
+                (
+                    Allowlist::load(&path, Path::new(allow::FILE_NAME), false)?,
+                    Some(path),
+                )
+            }
+            (None, None) => (Allowlist::default(), None),
+        };
+        if let Some(path) = path.filter(|_| !allowlist.entries.is_empty()) {
+            git_warn_if_untracked(repo, &path);
+        }
+        Ok(Scanner::new(allowlist))
+    }
+
+    /// [`Context::allowlist_path`] for a repository read through git.
+    pub fn git_allowlist_path(&self, repo: &GitRepository) -> Result<PathBuf> {
+        if let Some(path) = &self.config {
+            return Ok(path.clone());
+        }
+        let top = repo.work_tree.as_ref().context(
+            "a bare repository has no working tree for .ciokeyignore.toml; use --config",
+        )?;
+        Ok(top.join(allow::FILE_NAME))
     }
 
     /// The scanner with the allowlist from `--config`, or `.ciokeyignore.toml` at the root of the
@@ -264,5 +302,39 @@ pub fn progress() -> impl FnMut(usize, usize, usize) {
             drawn = true;
             eprint!("\rcio-hook: scanned {done}/{total} commits, {found} blocking so far");
         }
+    }
+}
+
+/// [`warn_if_untracked`] for a repository read through git.
+pub fn git_warn_if_untracked(repo: &GitRepository, allowlist: &Path) {
+    let Some(top) = repo
+        .work_tree
+        .as_ref()
+        .and_then(|top| top.canonicalize().ok())
+    else {
+        return;
+    };
+    let Ok(file) = allowlist.canonicalize() else {
+        return;
+    };
+    let Ok(relative) = file.strip_prefix(&top) else {
+        return;
+    };
+    let mut pathspec = std::ffi::OsString::from(":(top,literal)");
+    pathspec.push(relative.as_os_str());
+    let tracked = repo
+        .git_output([
+            "ls-files".as_ref(),
+            "--error-unmatch".as_ref(),
+            "--".as_ref(),
+            pathspec.as_os_str(),
+        ])
+        .is_ok();
+    if !tracked {
+        let shown = cio_hook::redact::redact_text(relative.as_os_str().as_encoded_bytes());
+        eprintln!(
+            "cio-hook: warning: {shown} is not tracked by git, so teammates and CI do not have \
+             its entries and their checks will block what it allows here (git add {shown})"
+        );
     }
 }

@@ -3,14 +3,36 @@
 use anyhow::Result;
 
 use cio_hook::install::{self, Hook, Installed, Removed};
+use cio_hook::repository::{Opened, UnsupportedFormat};
 use cio_hook::EXIT_CLEAN;
 
 use super::context::Context;
 
 /// `install`: the commit hooks, with the pre-push hook too, or the server's pre-receive hook alone.
+///
+/// In a repository whose format cio-hook cannot read, the hooks are installed all the same, with
+/// a warning that they block every commit until a release reads it: a hook that silently passed
+/// would let tokens through.
 pub fn install(context: &Context, pre_push: bool, pre_receive: bool, force: bool) -> Result<i32> {
-    let repo = context.open_repository()?;
-    let dir = install::hooks_dir(&repo)?;
+    let dir = match context.open() {
+        Ok(Opened::Libgit2(repo)) => install::hooks_dir(&repo)?,
+        Ok(Opened::Git(repo)) => install::hooks_dir_with_git(&repo)?,
+        Err(err) => {
+            let Some(unsupported) = err.downcast_ref::<UnsupportedFormat>() else {
+                return Err(err);
+            };
+            let Some(dir) = unsupported.hooks_dir() else {
+                return Err(err);
+            };
+            eprintln!("cio-hook: warning: {unsupported}");
+            eprintln!(
+                "cio-hook: warning: the hooks are installed and will block every commit{} until \
+                 a cio-hook release reads this format (bypass deliberately with --no-verify)",
+                if pre_push { " and push" } else { "" }
+            );
+            dir
+        }
+    };
     let hooks: Vec<Hook> = if pre_receive {
         vec![Hook::PreReceive]
     } else {
@@ -37,8 +59,10 @@ pub fn install(context: &Context, pre_push: bool, pre_receive: bool, force: bool
 
 /// `uninstall`: removes exactly what `install` put in place, restoring chained hooks.
 pub fn uninstall(context: &Context) -> Result<i32> {
-    let repo = context.open_repository()?;
-    let dir = install::hooks_dir(&repo)?;
+    let dir = match context.open()? {
+        Opened::Libgit2(repo) => install::hooks_dir(&repo)?,
+        Opened::Git(repo) => install::hooks_dir_with_git(&repo)?,
+    };
     for hook in Hook::ALL {
         match install::uninstall(&dir, hook)? {
             Removed::Removed {

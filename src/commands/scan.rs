@@ -8,13 +8,21 @@ use anyhow::{Context as _, Result};
 use git2::Repository;
 
 use cio_hook::report::Scope;
+use cio_hook::repository::{GitRepository, Opened};
+use cio_hook::scan_git::every_local_ref;
 use cio_hook::source::{commits, pre_push, range};
 
 use super::context::{progress, Context};
 
 /// `scan-staged`: the lines the staged changes add.
 pub fn staged(context: &Context) -> Result<i32> {
-    let repo = context.open_repository()?;
+    let repo = match context.open()? {
+        Opened::Libgit2(repo) => repo,
+        Opened::Git(repo) => {
+            let report = context.git_scanner(&repo)?.scan_staged_git(&repo)?;
+            return context.finish(&report);
+        }
+    };
     let report = context.scanner(Some(&repo))?.scan_staged(&repo)?;
     context.finish(&report)
 }
@@ -22,7 +30,10 @@ pub fn staged(context: &Context) -> Result<i32> {
 /// `pre-push`: the commits a push makes new, from git's ref lines on stdin, or (without a
 /// remote, under the pre-commit framework) from its `PRE_COMMIT_*` variables.
 pub fn pre_push(context: &Context, remote: Option<&str>, url: Option<&str>) -> Result<i32> {
-    let repo = context.open_repository()?;
+    let repo = match context.open()? {
+        Opened::Libgit2(repo) => repo,
+        Opened::Git(repo) => return pre_push_with_git(context, &repo, remote, url),
+    };
     let (remote, url, updates) = match remote {
         Some(remote) => (
             remote.to_string(),
@@ -43,14 +54,24 @@ pub fn pre_push(context: &Context, remote: Option<&str>, url: Option<&str>) -> R
 
 /// `scan-message`: a commit message file, as the commit-msg hook gets it.
 pub fn message(context: &Context, file: &std::path::Path) -> Result<i32> {
-    let repo = context.open_repository()?;
-    let report = context.scanner(Some(&repo))?.scan_message(file)?;
+    let scanner = match context.open()? {
+        Opened::Libgit2(repo) => context.scanner(Some(&repo))?,
+        Opened::Git(repo) => context.git_scanner(&repo)?,
+    };
+    let report = scanner.scan_message(file)?;
     context.finish(&report)
 }
 
 /// `scan-range`: the commits of a revision range.
 pub fn range(context: &Context, revspec: &str) -> Result<i32> {
-    let repo = context.open_repository()?;
+    let repo = match context.open()? {
+        Opened::Libgit2(repo) => repo,
+        Opened::Git(repo) => {
+            let scanner = context.git_scanner(&repo)?;
+            let report = scanner.scan_range_git(&repo, revspec, &mut progress())?;
+            return context.finish(&report);
+        }
+    };
     let commit_ids = range::commits_in_range(&repo, revspec)?;
     let scope = Scope::Commits {
         description: revspec.to_string(),
@@ -64,7 +85,14 @@ pub fn range(context: &Context, revspec: &str) -> Result<i32> {
 
 /// `scan-history`: every commit reachable from any ref, with stash-only commits folded.
 pub fn history(context: &Context) -> Result<i32> {
-    let repo = context.open_repository()?;
+    let repo = match context.open()? {
+        Opened::Libgit2(repo) => repo,
+        Opened::Git(repo) => {
+            let scanner = context.git_scanner(&repo)?;
+            let report = scanner.scan_history_git(&repo, &mut progress())?;
+            return context.finish(&report);
+        }
+    };
     let scope = Scope::Commits {
         description: "all refs".to_string(),
     };
@@ -129,5 +157,60 @@ fn updates_from_pre_commit_framework(
     };
     let mut updates = vec![described];
     updates.extend(pre_push::every_local_ref(repo)?);
+    Ok((remote, var("PRE_COMMIT_REMOTE_URL"), updates))
+}
+
+/// [`pre_push`] on a repository read through git.
+fn pre_push_with_git(
+    context: &Context,
+    repo: &GitRepository,
+    remote: Option<&str>,
+    url: Option<&str>,
+) -> Result<i32> {
+    let (remote, url, updates) = match remote {
+        Some(remote) => (
+            remote.to_string(),
+            url.map(str::to_string),
+            updates_from_stdin()?,
+        ),
+        None => updates_from_pre_commit_framework_with_git(repo)?,
+    };
+    let report = context.git_scanner(repo)?.scan_push_git(
+        repo,
+        &remote,
+        url.as_deref(),
+        &updates,
+        &mut progress(),
+    )?;
+    context.finish(&report)
+}
+
+/// [`updates_from_pre_commit_framework`] on a repository read through git.
+fn updates_from_pre_commit_framework_with_git(
+    repo: &GitRepository,
+) -> Result<(String, Option<String>, Vec<pre_push::RefUpdate>)> {
+    let var = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
+    let remote = var("PRE_COMMIT_REMOTE_NAME").context(
+        "pre-push needs the remote's name and git's ref lines on stdin (git passes both to hooks)",
+    )?;
+    let local_ref = var("PRE_COMMIT_LOCAL_BRANCH").unwrap_or_else(|| "HEAD".to_string());
+    let local_oid = match var("PRE_COMMIT_TO_REF") {
+        Some(oid) => oid,
+        None => {
+            let output = repo
+                .git_output(["rev-parse", "--verify", "--end-of-options", &local_ref])
+                .with_context(|| format!("resolving {local_ref}"))?;
+            String::from_utf8_lossy(&output).trim().to_string()
+        }
+    };
+    let zero = "0".repeat(local_oid.len());
+    let described = pre_push::RefUpdate {
+        local_ref,
+        local_oid,
+        remote_ref: var("PRE_COMMIT_REMOTE_BRANCH").unwrap_or_default(),
+        remote_oid: var("PRE_COMMIT_FROM_REF").unwrap_or(zero),
+    };
+    let mut updates = vec![described];
+    updates.extend(every_local_ref(repo)?);
     Ok((remote, var("PRE_COMMIT_REMOTE_URL"), updates))
 }

@@ -18,6 +18,7 @@ use cio_hook::crates_io::{ApiUrl, Client, Liveness, Revocation, TokenKind, TOKEN
 use cio_hook::redact::redact_text;
 use cio_hook::report::text::scope_phrase;
 use cio_hook::report::{count, Finding, Report, Scope, Status};
+use cio_hook::repository::{GitRepository, Opened};
 use cio_hook::source::{commits, range};
 use cio_hook::{Scanner, EXIT_CLEAN, EXIT_ERROR, EXIT_FOUND};
 
@@ -334,7 +335,10 @@ fn scan(context: &Context, scope: &TokenScope) -> Result<(Scanner, Report)> {
         let report = scanner.scan_paths(&scope.path)?;
         return Ok((scanner, report));
     }
-    let repo = context.open_repository()?;
+    let repo = match context.open()? {
+        Opened::Libgit2(repo) => repo,
+        Opened::Git(repo) => return scan_with_git(context, &repo, scope),
+    };
     let scanner = context.scanner(Some(&repo))?.keeping_secrets();
     let report = if scope.staged {
         scanner.scan_staged(&repo)?
@@ -345,6 +349,27 @@ fn scan(context: &Context, scope: &TokenScope) -> Result<(Scanner, Report)> {
         };
         let scope = Scope::Commits { description };
         scanner.scan_commits(&repo, &commit_ids, scope, &mut progress())?
+    };
+    Ok((scanner, report))
+}
+
+/// [`scan`] on a repository read through git.
+fn scan_with_git(
+    context: &Context,
+    repo: &GitRepository,
+    scope: &TokenScope,
+) -> Result<(Scanner, Report)> {
+    let scanner = context.git_scanner(repo)?.keeping_secrets();
+    let report = if scope.staged {
+        scanner.scan_staged_git(repo)?
+    } else if let Some(revspec) = &scope.range {
+        scanner.scan_range_git(repo, revspec, &mut progress())?
+    } else {
+        let commits = cio_hook::source::git_cli::rev_list(repo, &["--all"])?;
+        let scope = Scope::Commits {
+            description: "all refs".to_string(),
+        };
+        scanner.scan_commits_git(repo, &commits, scope, &mut progress())?
     };
     Ok((scanner, report))
 }
