@@ -216,33 +216,29 @@ impl std::error::Error for UnsupportedFormat {}
 /// What git says the repository in the current directory is, or `None` when git finds none
 /// (or cannot read it).
 fn ask_git() -> Result<Option<GitRepository>> {
-    let mut command = Command::new("git");
-    command.args([
+    const QUESTIONS: [&str; 5] = [
         "rev-parse",
         "--absolute-git-dir",
-        "--is-bare-repository",
         "--show-object-format",
         "--show-ref-format",
-    ]);
-    let Ok(output) = run(&mut command) else {
-        return Ok(None);
+        "--show-toplevel",
+    ];
+    // One question for a working tree; without its last for a bare repository (or from inside
+    // a git directory), where git refuses --show-toplevel.
+    let (answer, has_work_tree) = match run(Command::new("git").args(QUESTIONS)) {
+        Ok(answer) => (answer, true),
+        Err(_) => match run(Command::new("git").args(&QUESTIONS[..4])) {
+            Ok(answer) => (answer, false),
+            Err(_) => return Ok(None),
+        },
     };
-    let text = String::from_utf8_lossy(&output).into_owned();
+    let text = String::from_utf8_lossy(&answer).into_owned();
     let lines: Vec<&str> = text.lines().collect();
-    let [git_dir, bare, object_format, ref_format] = lines[..] else {
+    let (git_dir, object_format, ref_format, work_tree) = match (has_work_tree, &lines[..]) {
+        (true, [git_dir, objects, refs, top]) => (git_dir, objects, refs, Some(PathBuf::from(top))),
+        (false, [git_dir, objects, refs]) => (git_dir, objects, refs, None),
         // A git older than 2.45 does not know --show-ref-format.
-        return Ok(None);
-    };
-    let work_tree = if bare == "true" {
-        None
-    } else {
-        let mut command = Command::new("git");
-        command.args(["rev-parse", "--show-toplevel"]);
-        match run(&mut command) {
-            Ok(top) => Some(PathBuf::from(String::from_utf8_lossy(&top).trim_end())),
-            // Inside the git directory of a repository that has a working tree.
-            Err(_) => None,
-        }
+        _ => return Ok(None),
     };
     Ok(Some(GitRepository {
         git_dir: PathBuf::from(git_dir),

@@ -33,8 +33,15 @@ fn is_file_mode(mode: u32) -> bool {
     mode & 0o170000 == 0o100000 || mode & 0o170000 == 0o120000
 }
 
-/// One `git cat-file --batch` process, reading any object by id (or `rev:path`).
+/// One `git cat-file --batch` process, reading any object by id (or `rev:path`); started at the
+/// first read, so that a scan that reads nothing starts no process.
 pub struct ObjectReader {
+    repo: GitRepository,
+    process: Option<CatFile>,
+}
+
+/// A running `git cat-file --batch`.
+struct CatFile {
     child: Child,
     input: ChildStdin,
     output: BufReader<ChildStdout>,
@@ -50,23 +57,35 @@ pub struct Object {
 }
 
 impl ObjectReader {
-    /// Starts the reader for `repo`.
+    /// The reader for `repo`.
     pub fn new(repo: &GitRepository) -> Result<ObjectReader> {
-        let mut child = repo
-            .git()
-            .args(["cat-file", "--batch"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .context("running git cat-file --batch (is git installed and on PATH?)")?;
-        let input = child.stdin.take().context("git cat-file's stdin")?;
-        let output = BufReader::new(child.stdout.take().context("git cat-file's stdout")?);
         Ok(ObjectReader {
-            child,
-            input,
-            output,
+            repo: repo.clone(),
+            process: None,
         })
+    }
+
+    /// The running process, started on first use.
+    fn process(&mut self) -> Result<&mut CatFile> {
+        if self.process.is_none() {
+            let mut child = self
+                .repo
+                .git()
+                .args(["cat-file", "--batch"])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .context("running git cat-file --batch (is git installed and on PATH?)")?;
+            let input = child.stdin.take().context("git cat-file's stdin")?;
+            let output = BufReader::new(child.stdout.take().context("git cat-file's stdout")?);
+            self.process = Some(CatFile {
+                child,
+                input,
+                output,
+            });
+        }
+        Ok(self.process.as_mut().expect("started above"))
     }
 
     /// The object `name` names, or `None` when the repository does not have it.
@@ -77,10 +96,11 @@ impl ObjectReader {
                 redact_text(name.as_bytes())
             );
         }
-        writeln!(self.input, "{name}")
-            .and_then(|()| self.input.flush())
+        let process = self.process()?;
+        writeln!(process.input, "{name}")
+            .and_then(|()| process.input.flush())
             .context("writing to git cat-file")?;
-        read_answer(&mut self.output).context("reading from git cat-file")
+        read_answer(&mut process.output).context("reading from git cat-file")
     }
 
     /// The blob `id`, for the file at `path`; an error names the file when it cannot be read.
@@ -95,7 +115,7 @@ impl ObjectReader {
     }
 }
 
-impl Drop for ObjectReader {
+impl Drop for CatFile {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -272,22 +292,23 @@ fn empty_blob(repo: &GitRepository) -> &'static str {
 /// What the index adds over HEAD's tree (an unborn HEAD: the empty tree), as `git diff --cached`
 /// lists it. The index is git's: `GIT_INDEX_FILE` when git sets it.
 pub fn staged_changes(repo: &GitRepository) -> Result<Vec<Change>> {
-    let head = repo
-        .git_output(["rev-parse", "--verify", "--quiet", "HEAD^{tree}"])
-        .ok()
-        .map(|out| String::from_utf8_lossy(&out).trim().to_string())
-        .filter(|id| !id.is_empty());
-    let base = head.as_deref().unwrap_or(empty_tree(repo));
-    let output = repo.git_output([
-        "diff-index",
-        "--cached",
-        "-z",
-        "--raw",
-        "--no-renames",
-        "--no-abbrev",
-        base,
-        "--",
-    ])?;
+    let against = |base: &str| {
+        repo.git_output([
+            "diff-index",
+            "--cached",
+            "-z",
+            "--raw",
+            "--no-renames",
+            "--no-abbrev",
+            base,
+            "--",
+        ])
+    };
+    let output = match against("HEAD") {
+        Ok(output) => output,
+        // The first commit: HEAD is unborn (any other failure shows again here).
+        Err(_) => against(empty_tree(repo))?,
+    };
     Ok(parse_raw(&output)?
         .iter()
         .filter_map(RawEntry::change)
