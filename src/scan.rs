@@ -603,6 +603,17 @@ pub fn name_pushed_refs(
     findings: &mut [Finding],
     plan: &PushPlan,
 ) -> Result<()> {
+    let mut oids = Vec::new();
+    let mut listed = HashSet::new();
+    for finding in findings.iter() {
+        if let Some(commit) = &finding.commit {
+            let oid = Oid::from_str(&commit.oid)?;
+            if listed.insert(oid) {
+                oids.push(oid);
+            }
+        }
+    }
+    let carriers = plan.refs_carrying_each(repo, &oids)?;
     let mut labelled: HashMap<String, Arc<CommitInfo>> = HashMap::new();
     for finding in findings {
         let Some(commit) = &finding.commit else {
@@ -611,8 +622,7 @@ pub fn name_pushed_refs(
         let commit = match labelled.get(&commit.oid) {
             Some(known) => known.clone(),
             None => {
-                let oid = Oid::from_str(&commit.oid)?;
-                let refs = plan.refs_carrying(repo, oid)?;
+                let refs = &carriers[&Oid::from_str(&commit.oid)?];
                 let known = Arc::new(CommitInfo {
                     refs: refs
                         .iter()

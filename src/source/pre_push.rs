@@ -1,11 +1,14 @@
 //! What a push would make new on the remote: parsing git's pre-push input and choosing commits.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use git2::{ObjectType, Oid, Repository, Revwalk, Sort};
+
+use super::carriers;
 
 /// One line of git's pre-push input: `<local ref> <local oid> <remote ref> <remote oid>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,7 +98,7 @@ pub fn parse_updates(input: &[u8]) -> Result<Vec<RefUpdate>, InputError> {
 /// The objects a push sends whose content is scanned.
 #[derive(Debug, Default)]
 pub struct PushPlan {
-    /// New commits, oldest first, each once.
+    /// New commits, each once and after its parents.
     pub commits: Vec<Oid>,
     /// Annotated tags pushed, whose messages are scanned.
     pub tags: Vec<Oid>,
@@ -179,12 +182,29 @@ impl PushPlan {
         Ok(())
     }
 
-    /// The pushed refs (full names, in push order) that carry the commit or tag `oid` to the
-    /// remote: those whose commit is `oid` or descends from it, or that point at the tag `oid`.
-    pub fn refs_carrying(&self, repo: &Repository, oid: Oid) -> Result<Vec<String>> {
-        if let Some(refs) = self.tag_refs.get(&oid) {
-            return Ok(refs.clone());
+    /// For each of `oids` (commits or tags), the pushed refs (full names, in push order) that
+    /// carry it to the remote: those whose commit is it or descends from it, or that point at
+    /// the tag. The plan's commits are related to its refs in one pass
+    /// ([`carriers::refs_carrying`]); an oid outside the plan is related to each ref by libgit2.
+    pub fn refs_carrying_each(
+        &self,
+        repo: &Repository,
+        oids: &[Oid],
+    ) -> Result<HashMap<Oid, Vec<String>>> {
+        let mut answer = carriers::refs_carrying(repo, &self.commits, &self.tips, oids)
+            .context("relating the pushed commits to the pushed refs")?;
+        for &oid in oids {
+            if let Some(refs) = self.tag_refs.get(&oid) {
+                answer.insert(oid, refs.clone());
+            } else if let Entry::Vacant(entry) = answer.entry(oid) {
+                entry.insert(self.refs_descending_from(repo, oid)?);
+            }
         }
+        Ok(answer)
+    }
+
+    /// The pushed refs whose commit is `oid` or descends from it, asked of libgit2 ref by ref.
+    fn refs_descending_from(&self, repo: &Repository, oid: Oid) -> Result<Vec<String>> {
         let mut refs: Vec<String> = Vec::new();
         for (name, tip) in &self.tips {
             let carries = *tip == oid
