@@ -62,7 +62,10 @@ pub fn pre_receive(context: &Context, timeout: Option<Duration>) -> Result<i32> 
         Some(reason) => Some(redact_text(reason.as_bytes())),
     };
 
-    let scanner = Scanner::new(policy.allowlist).with_extra_object_dirs(object_dirs);
+    let mut scanner = Scanner::new(policy.allowlist).with_extra_object_dirs(object_dirs);
+    if let Some(pack_dir) = env.pushed_pack_dir()? {
+        scanner = scanner.with_pushed_packs(pack_dir);
+    }
     let (sender, receiver) = mpsc::channel();
     let to_scan = received.clone();
     std::thread::spawn(move || {

@@ -180,6 +180,17 @@ impl ReceiveEnv {
         Ok(dirs)
     }
 
+    /// Where the packs the push brought wait: `$GIT_QUARANTINE_PATH/pack`, absolute; `None`
+    /// without a quarantine (git before 2.11, or a push of deletions only).
+    pub fn pushed_pack_dir(&self) -> Result<Option<PathBuf>> {
+        let Some(quarantine) = &self.quarantine else {
+            return Ok(None);
+        };
+        let absolute = std::path::absolute(quarantine)
+            .with_context(|| format!("resolving {}", quarantine.display()))?;
+        Ok(Some(absolute.join("pack")))
+    }
+
     /// The prefix of this push's refs in the repository: `refs/namespaces/<a>/refs/namespaces/<b>/`
     /// for `GIT_NAMESPACE=a/b`, empty without a namespace.
     pub fn ref_prefix(&self) -> String {
