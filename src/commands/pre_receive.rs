@@ -68,8 +68,15 @@ pub fn pre_receive(context: &Context, timeout: Option<Duration>) -> Result<i32> 
     }
     let (sender, receiver) = mpsc::channel();
     let to_scan = received.clone();
+    let quarantine = env.quarantine_dir()?;
     std::thread::spawn(move || {
-        let result = scan_received(&repo, &scanner, &to_scan, &ref_prefix);
+        let result = scan_received(
+            &repo,
+            &scanner,
+            &to_scan,
+            &ref_prefix,
+            quarantine.as_deref(),
+        );
         // The receiver is gone only when the time budget ran out.
         let _ = sender.send(result);
     });

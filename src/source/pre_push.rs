@@ -123,16 +123,43 @@ impl PushPlan {
         tips: &[(&str, Oid)],
         hidden: &[Oid],
     ) -> Result<()> {
-        let mut walk = new_walk(repo)?;
-        let mut any_commit = false;
+        self.add_received_tips(repo, tips, hidden, &|_| false)
+    }
+
+    /// [`PushPlan::add_tips`] on a server, where `arrived(commit)` says that a commit came with
+    /// this push and is nowhere else on the server (it is in the quarantine only). When every
+    /// commit reachable from the tips either arrived or is one of `hidden`, those that arrived
+    /// are exactly the new ones: nothing that only came now can be reachable from a ref the
+    /// server has, and every path into the server's history enters it at a ref's commit. Then
+    /// the walk reads only the pushed commits, rather than libgit2's revision walk working
+    /// through the history behind every hidden ref; otherwise that walk decides.
+    pub fn add_received_tips(
+        &mut self,
+        repo: &Repository,
+        tips: &[(&str, Oid)],
+        hidden: &[Oid],
+        arrived: &dyn Fn(Oid) -> bool,
+    ) -> Result<()> {
+        let mut commits = Vec::new();
         for &(ref_name, tip) in tips {
             if let Some(commit) = self.add_ref(repo, ref_name, tip)? {
-                walk.push(commit)?;
-                any_commit = true;
+                commits.push(commit);
             }
         }
-        if !any_commit {
+        if commits.is_empty() {
             return Ok(());
+        }
+        if let Some(arrived_commits) = commits_that_arrived(repo, &commits, hidden, arrived)? {
+            for oid in arrived_commits {
+                if self.seen.insert(oid) {
+                    self.commits.push(oid);
+                }
+            }
+            return Ok(());
+        }
+        let mut walk = new_walk(repo)?;
+        for commit in commits {
+            walk.push(commit)?;
         }
         for &commit in hidden {
             walk.hide(commit)?;
@@ -286,6 +313,58 @@ pub fn every_local_ref(repo: &Repository) -> Result<Vec<RefUpdate>> {
         }
     }
     Ok(updates)
+}
+
+/// The commits reachable from `tips` and from none of `hidden`, each after its parents, when
+/// every commit on the way either `arrived` or is one of `hidden`; `None` as soon as one is
+/// neither (the server had it already, off any ref's commit, and only a full walk can say
+/// whether a ref reaches it).
+fn commits_that_arrived(
+    repo: &Repository,
+    tips: &[Oid],
+    hidden: &[Oid],
+    arrived: &dyn Fn(Oid) -> bool,
+) -> Result<Option<Vec<Oid>>> {
+    let hidden: HashSet<Oid> = hidden.iter().copied().collect();
+    let mut visited: HashSet<Oid> = HashSet::new();
+    let mut order = Vec::new();
+    // Depth first; a commit is listed once all its parents are.
+    let mut stack: Vec<(Oid, Option<Vec<Oid>>)> = Vec::new();
+    for &tip in tips {
+        if hidden.contains(&tip) || !visited.insert(tip) {
+            continue;
+        }
+        stack.push((tip, None));
+        while let Some((commit, parents)) = stack.last_mut() {
+            let commit = *commit;
+            let parents = match parents {
+                Some(parents) => parents,
+                None => {
+                    if !arrived(commit) {
+                        return Ok(None);
+                    }
+                    let read = repo
+                        .find_commit(commit)
+                        .with_context(|| format!("reading commit {commit}"))?;
+                    let mut ids: Vec<Oid> = read.parent_ids().collect();
+                    ids.reverse();
+                    parents.insert(ids)
+                }
+            };
+            match parents.pop() {
+                Some(parent) => {
+                    if !hidden.contains(&parent) && visited.insert(parent) {
+                        stack.push((parent, None));
+                    }
+                }
+                None => {
+                    order.push(commit);
+                    stack.pop();
+                }
+            }
+        }
+    }
+    Ok(Some(order))
 }
 
 /// A revision walk that yields parents before children.
