@@ -57,6 +57,9 @@ pub struct Scanner {
     /// Object directories beyond the repository's own, which every handle on it reads too
     /// (a server's quarantine, where a push's objects wait for the hook's verdict).
     extra_object_dirs: Vec<PathBuf>,
+    /// For a server: the quarantine's pack directory, holding what the push brings, over which
+    /// a large push's scan makes its pack pass.
+    pushed_packs: Option<PathBuf>,
     /// Token text by fingerprint, kept only for `verify` and `revoke`, which must send it.
     secrets: Option<Mutex<HashMap<String, Vec<u8>>>>,
 }
@@ -66,6 +69,7 @@ impl Scanner {
         Scanner {
             allowlist,
             extra_object_dirs: Vec::new(),
+            pushed_packs: None,
             secrets: None,
         }
     }
@@ -73,6 +77,14 @@ impl Scanner {
     /// Makes the handles that worker threads open read objects from `dirs` as well.
     pub fn with_extra_object_dirs(mut self, dirs: Vec<PathBuf>) -> Scanner {
         self.extra_object_dirs = dirs;
+        self
+    }
+
+    /// Makes a large push's scan take its pack pass over the packs in `pack_dir` (a server's
+    /// `$GIT_QUARANTINE_PATH/pack`) rather than none: the objects outside them are the
+    /// server's, already accepted, and are read through libgit2 where a commit needs them.
+    pub fn with_pushed_packs(mut self, pack_dir: PathBuf) -> Scanner {
+        self.pushed_packs = Some(pack_dir);
         self
     }
 
@@ -366,11 +378,27 @@ impl Scanner {
     }
 
     /// Verdicts on every packed object of `repo`, when a scan of `commit_count` commits saves
-    /// more than computing them costs. Never for a server's quarantined push (the pushed
-    /// objects are not in the repository's packs), and never when the packs cannot be read
-    /// here: the scan then reads every object through libgit2, which reports real damage.
+    /// more than computing them costs. For a server's quarantined push, over the quarantine's
+    /// packs ([`Scanner::with_pushed_packs`]) or none at all (the pushed objects are not in the
+    /// repository's packs); never when the packs cannot be read here: the scan then reads every
+    /// object through libgit2, which reports real damage.
     fn pack_verdicts(&self, repo: &Repository, commit_count: usize) -> Option<PackVerdicts> {
-        if commit_count < MIN_COMMITS_FOR_PACK_PASS || !self.extra_object_dirs.is_empty() {
+        if commit_count < MIN_COMMITS_FOR_PACK_PASS {
+            return None;
+        }
+        if let Some(pack_dir) = &self.pushed_packs {
+            // A push of few objects is unpacked (receive.unpackLimit): no pack, no pass.
+            return PackVerdicts::compute_in_if(
+                pack_dir,
+                ScanMode::Windows,
+                |_, packed_objects| {
+                    packed_objects > 0 && pack_pass_pays(commit_count, packed_objects)
+                },
+            )
+            .ok()
+            .flatten();
+        }
+        if !self.extra_object_dirs.is_empty() {
             return None;
         }
         let packed_objects = Packs::open(repo.commondir()).ok()?.len();
@@ -603,6 +631,17 @@ pub fn name_pushed_refs(
     findings: &mut [Finding],
     plan: &PushPlan,
 ) -> Result<()> {
+    let mut oids = Vec::new();
+    let mut listed = HashSet::new();
+    for finding in findings.iter() {
+        if let Some(commit) = &finding.commit {
+            let oid = Oid::from_str(&commit.oid)?;
+            if listed.insert(oid) {
+                oids.push(oid);
+            }
+        }
+    }
+    let carriers = plan.refs_carrying_each(repo, &oids)?;
     let mut labelled: HashMap<String, Arc<CommitInfo>> = HashMap::new();
     for finding in findings {
         let Some(commit) = &finding.commit else {
@@ -611,8 +650,7 @@ pub fn name_pushed_refs(
         let commit = match labelled.get(&commit.oid) {
             Some(known) => known.clone(),
             None => {
-                let oid = Oid::from_str(&commit.oid)?;
-                let refs = plan.refs_carrying(repo, oid)?;
+                let refs = &carriers[&Oid::from_str(&commit.oid)?];
                 let known = Arc::new(CommitInfo {
                     refs: refs
                         .iter()

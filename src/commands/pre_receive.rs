@@ -62,11 +62,21 @@ pub fn pre_receive(context: &Context, timeout: Option<Duration>) -> Result<i32> 
         Some(reason) => Some(redact_text(reason.as_bytes())),
     };
 
-    let scanner = Scanner::new(policy.allowlist).with_extra_object_dirs(object_dirs);
+    let mut scanner = Scanner::new(policy.allowlist).with_extra_object_dirs(object_dirs);
+    if let Some(pack_dir) = env.pushed_pack_dir()? {
+        scanner = scanner.with_pushed_packs(pack_dir);
+    }
     let (sender, receiver) = mpsc::channel();
     let to_scan = received.clone();
+    let quarantine = env.quarantine_dir()?;
     std::thread::spawn(move || {
-        let result = scan_received(&repo, &scanner, &to_scan, &ref_prefix);
+        let result = scan_received(
+            &repo,
+            &scanner,
+            &to_scan,
+            &ref_prefix,
+            quarantine.as_deref(),
+        );
         // The receiver is gone only when the time budget ran out.
         let _ = sender.send(result);
     });

@@ -189,6 +189,23 @@ impl ReceiveEnv {
         Ok(dirs)
     }
 
+    /// Where the push's objects wait: `$GIT_QUARANTINE_PATH`, absolute; `None` without a
+    /// quarantine (git before 2.11, or a push of deletions only).
+    pub fn quarantine_dir(&self) -> Result<Option<PathBuf>> {
+        self.quarantine
+            .as_ref()
+            .map(|quarantine| {
+                std::path::absolute(quarantine)
+                    .with_context(|| format!("resolving {}", quarantine.display()))
+            })
+            .transpose()
+    }
+
+    /// Where the packs the push brought wait: `$GIT_QUARANTINE_PATH/pack`, absolute.
+    pub fn pushed_pack_dir(&self) -> Result<Option<PathBuf>> {
+        Ok(self.quarantine_dir()?.map(|dir| dir.join("pack")))
+    }
+
     /// The prefix of this push's refs in the repository: `refs/namespaces/<a>/refs/namespaces/<b>/`
     /// for `GIT_NAMESPACE=a/b`, empty without a namespace.
     pub fn ref_prefix(&self) -> String {
@@ -286,6 +303,7 @@ fn scan_received_with_libgit2(
     scanner: &Scanner,
     received: &[ReceivedRef],
     ref_prefix: &str,
+    quarantine: Option<&Path>,
 ) -> Result<ReceiveReport> {
     // Everything reachable from a ref the server has (in this namespace) is already there.
     let hidden = commits_at_refs(repo, &format!("{ref_prefix}refs/*"))?;
@@ -295,7 +313,8 @@ fn scan_received_with_libgit2(
         .map(|update| Ok((update.name.as_str(), Oid::from_str(&update.new)?)))
         .collect::<Result<_>>()?;
     let mut plan = PushPlan::default();
-    plan.add_tips(repo, &updates, &hidden)
+    let arrived = arrived_commits(repo, quarantine)?;
+    plan.add_received_tips(repo, &updates, &hidden, &|commit| arrived(commit))
         .context("reading what the push brings")?;
     // Findings in a tagged blob or tree name no commit: each is scanned with the refs that
     // point at it.
@@ -338,6 +357,32 @@ fn scan_received_with_libgit2(
         report.findings.extend(found.findings);
     }
     Ok(ReceiveReport { report, refs })
+}
+
+/// Whether an object came with this push only: it is in `quarantine` (git's
+/// `GIT_QUARANTINE_PATH`) and not in the repository's own object store. Without a quarantine,
+/// nothing is known to have arrived (the plan then takes libgit2's revision walk).
+fn arrived_commits(
+    repo: &Repository,
+    quarantine: Option<&Path>,
+) -> Result<Box<dyn Fn(Oid) -> bool>> {
+    let Some(quarantine) = quarantine else {
+        return Ok(Box::new(|_| false));
+    };
+    let odb_at = |dir: &Path| -> Result<git2::Odb<'static>> {
+        let odb = git2::Odb::new().context("opening an object database")?;
+        let text = dir
+            .to_str()
+            .with_context(|| format!("object directory {} is not UTF-8", dir.display()))?;
+        odb.add_disk_alternate(text)
+            .with_context(|| format!("reading objects from {}", dir.display()))?;
+        Ok(odb)
+    };
+    let pushed = odb_at(quarantine)?;
+    let server = odb_at(&repo.commondir().join("objects"))?;
+    Ok(Box::new(move |oid| {
+        pushed.exists(oid) && !server.exists(oid)
+    }))
 }
 
 /// The blob at `path` in the tree of the commit `reference` points at, when there is one.

@@ -6,6 +6,7 @@
 
 pub mod archived;
 pub mod blobs;
+pub mod carriers;
 pub mod commits;
 pub mod files;
 pub mod git_cli;

@@ -1,11 +1,14 @@
 //! What a push would make new on the remote: parsing git's pre-push input and choosing commits.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use git2::{ObjectType, Oid, Repository, Revwalk, Sort};
+
+use super::carriers;
 
 /// One line of git's pre-push input: `<local ref> <local oid> <remote ref> <remote oid>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,7 +98,7 @@ pub fn parse_updates(input: &[u8]) -> Result<Vec<RefUpdate>, InputError> {
 /// The objects a push sends whose content is scanned.
 #[derive(Debug, Default)]
 pub struct PushPlan {
-    /// New commits, oldest first, each once.
+    /// New commits, each once and after its parents.
     pub commits: Vec<Oid>,
     /// Annotated tags pushed, whose messages are scanned.
     pub tags: Vec<Oid>,
@@ -120,16 +123,43 @@ impl PushPlan {
         tips: &[(&str, Oid)],
         hidden: &[Oid],
     ) -> Result<()> {
-        let mut walk = new_walk(repo)?;
-        let mut any_commit = false;
+        self.add_received_tips(repo, tips, hidden, &|_| false)
+    }
+
+    /// [`PushPlan::add_tips`] on a server, where `arrived(commit)` says that a commit came with
+    /// this push and is nowhere else on the server (it is in the quarantine only). When every
+    /// commit reachable from the tips either arrived or is one of `hidden`, those that arrived
+    /// are exactly the new ones: nothing that only came now can be reachable from a ref the
+    /// server has, and every path into the server's history enters it at a ref's commit. Then
+    /// the walk reads only the pushed commits, rather than libgit2's revision walk working
+    /// through the history behind every hidden ref; otherwise that walk decides.
+    pub fn add_received_tips(
+        &mut self,
+        repo: &Repository,
+        tips: &[(&str, Oid)],
+        hidden: &[Oid],
+        arrived: &dyn Fn(Oid) -> bool,
+    ) -> Result<()> {
+        let mut commits = Vec::new();
         for &(ref_name, tip) in tips {
             if let Some(commit) = self.add_ref(repo, ref_name, tip)? {
-                walk.push(commit)?;
-                any_commit = true;
+                commits.push(commit);
             }
         }
-        if !any_commit {
+        if commits.is_empty() {
             return Ok(());
+        }
+        if let Some(arrived_commits) = commits_that_arrived(repo, &commits, hidden, arrived)? {
+            for oid in arrived_commits {
+                if self.seen.insert(oid) {
+                    self.commits.push(oid);
+                }
+            }
+            return Ok(());
+        }
+        let mut walk = new_walk(repo)?;
+        for commit in commits {
+            walk.push(commit)?;
         }
         for &commit in hidden {
             walk.hide(commit)?;
@@ -179,12 +209,29 @@ impl PushPlan {
         Ok(())
     }
 
-    /// The pushed refs (full names, in push order) that carry the commit or tag `oid` to the
-    /// remote: those whose commit is `oid` or descends from it, or that point at the tag `oid`.
-    pub fn refs_carrying(&self, repo: &Repository, oid: Oid) -> Result<Vec<String>> {
-        if let Some(refs) = self.tag_refs.get(&oid) {
-            return Ok(refs.clone());
+    /// For each of `oids` (commits or tags), the pushed refs (full names, in push order) that
+    /// carry it to the remote: those whose commit is it or descends from it, or that point at
+    /// the tag. The plan's commits are related to its refs in one pass
+    /// ([`carriers::refs_carrying`]); an oid outside the plan is related to each ref by libgit2.
+    pub fn refs_carrying_each(
+        &self,
+        repo: &Repository,
+        oids: &[Oid],
+    ) -> Result<HashMap<Oid, Vec<String>>> {
+        let mut answer = carriers::refs_carrying(repo, &self.commits, &self.tips, oids)
+            .context("relating the pushed commits to the pushed refs")?;
+        for &oid in oids {
+            if let Some(refs) = self.tag_refs.get(&oid) {
+                answer.insert(oid, refs.clone());
+            } else if let Entry::Vacant(entry) = answer.entry(oid) {
+                entry.insert(self.refs_descending_from(repo, oid)?);
+            }
         }
+        Ok(answer)
+    }
+
+    /// The pushed refs whose commit is `oid` or descends from it, asked of libgit2 ref by ref.
+    fn refs_descending_from(&self, repo: &Repository, oid: Oid) -> Result<Vec<String>> {
         let mut refs: Vec<String> = Vec::new();
         for (name, tip) in &self.tips {
             let carries = *tip == oid
@@ -266,6 +313,58 @@ pub fn every_local_ref(repo: &Repository) -> Result<Vec<RefUpdate>> {
         }
     }
     Ok(updates)
+}
+
+/// The commits reachable from `tips` and from none of `hidden`, each after its parents, when
+/// every commit on the way either `arrived` or is one of `hidden`; `None` as soon as one is
+/// neither (the server had it already, off any ref's commit, and only a full walk can say
+/// whether a ref reaches it).
+fn commits_that_arrived(
+    repo: &Repository,
+    tips: &[Oid],
+    hidden: &[Oid],
+    arrived: &dyn Fn(Oid) -> bool,
+) -> Result<Option<Vec<Oid>>> {
+    let hidden: HashSet<Oid> = hidden.iter().copied().collect();
+    let mut visited: HashSet<Oid> = HashSet::new();
+    let mut order = Vec::new();
+    // Depth first; a commit is listed once all its parents are.
+    let mut stack: Vec<(Oid, Option<Vec<Oid>>)> = Vec::new();
+    for &tip in tips {
+        if hidden.contains(&tip) || !visited.insert(tip) {
+            continue;
+        }
+        stack.push((tip, None));
+        while let Some((commit, parents)) = stack.last_mut() {
+            let commit = *commit;
+            let parents = match parents {
+                Some(parents) => parents,
+                None => {
+                    if !arrived(commit) {
+                        return Ok(None);
+                    }
+                    let read = repo
+                        .find_commit(commit)
+                        .with_context(|| format!("reading commit {commit}"))?;
+                    let mut ids: Vec<Oid> = read.parent_ids().collect();
+                    ids.reverse();
+                    parents.insert(ids)
+                }
+            };
+            match parents.pop() {
+                Some(parent) => {
+                    if !hidden.contains(&parent) && visited.insert(parent) {
+                        stack.push((parent, None));
+                    }
+                }
+                None => {
+                    order.push(commit);
+                    stack.pop();
+                }
+            }
+        }
+    }
+    Ok(Some(order))
 }
 
 /// A revision walk that yields parents before children.

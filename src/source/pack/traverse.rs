@@ -82,9 +82,14 @@ pub struct Packs {
 impl Packs {
     /// Opens every `objects/pack/*.idx` of the repository at `git_dir` and its pack.
     pub fn open(git_dir: &Path) -> Result<Packs> {
-        let pack_dir = git_dir.join("objects").join("pack");
+        Packs::open_dir(&git_dir.join("objects").join("pack"))
+    }
+
+    /// Opens every `*.idx` in `pack_dir` (a repository's `objects/pack`, or the `pack`
+    /// directory of a server's quarantine) and its pack. A missing directory holds no pack.
+    pub fn open_dir(pack_dir: &Path) -> Result<Packs> {
         let mut index_paths = Vec::new();
-        match std::fs::read_dir(&pack_dir) {
+        match std::fs::read_dir(pack_dir) {
             Ok(entries) => {
                 for entry in entries {
                     let path = entry
@@ -108,7 +113,7 @@ impl Packs {
             let end = u32::try_from(end)
                 .ok()
                 .filter(|&end| end != NONE)
-                .ok_or_else(|| anyhow!("{}: too many objects", git_dir.display()))?;
+                .ok_or_else(|| anyhow!("{}: too many objects", pack_dir.display()))?;
             starts.push(end);
             packs.push(Pack::open(path, index)?);
         }

@@ -124,8 +124,19 @@ impl PackVerdicts {
         mode: ScanMode,
         worth_it: impl FnOnce(usize, usize) -> bool,
     ) -> Result<Option<PackVerdicts>> {
+        PackVerdicts::compute_in_if(&git_dir.join("objects").join("pack"), mode, worth_it)
+    }
+
+    /// [`PackVerdicts::compute_if`] over the packs in `pack_dir` alone (for a server, the
+    /// quarantine's: what a push brings). Objects outside them are [`Verdict::Unknown`], so a
+    /// tree naming one is never clean.
+    pub fn compute_in_if(
+        pack_dir: &Path,
+        mode: ScanMode,
+        worth_it: impl FnOnce(usize, usize) -> bool,
+    ) -> Result<Option<PackVerdicts>> {
         let started = Instant::now();
-        let packs = Packs::open(git_dir)?;
+        let packs = Packs::open_dir(pack_dir)?;
         let forest = timed("pack pass: delta forest", || Forest::build(&packs))?;
         if !worth_it(forest.count(ObjectKind::Commit), packs.len()) {
             return Ok(None);
