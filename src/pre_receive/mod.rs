@@ -280,16 +280,18 @@ impl ReceiveReport {
 /// Scans what `received` brings to `repo`: for each updated or created ref, the commits
 /// reachable from its new oid and from no ref the server has under `ref_prefix`, the messages
 /// of annotated tags, and objects tags point at; a deletion brings nothing. A commit two refs
-/// bring is scanned once and reported with every pushed ref that carries it.
+/// bring is scanned once and reported with every pushed ref that carries it. `quarantine` is
+/// where git keeps the push's objects until the hook accepts them, when it does.
 pub fn scan_received(
     repo: &ServerRepository,
     scanner: &Scanner,
     received: &[ReceivedRef],
     ref_prefix: &str,
+    quarantine: Option<&Path>,
 ) -> Result<ReceiveReport> {
     match repo {
         ServerRepository::Libgit2(repo) => {
-            scan_received_with_libgit2(repo, scanner, received, ref_prefix)
+            scan_received_with_libgit2(repo, scanner, received, ref_prefix, quarantine)
         }
         ServerRepository::Git(repo) => {
             server_repository::scan_received_with_git(repo, scanner, received, ref_prefix)
