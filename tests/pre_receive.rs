@@ -14,12 +14,12 @@ struct Fixture {
 }
 
 impl Fixture {
-    fn new(transport: Transport) -> Option<Fixture> {
-        let server = GitServer::start(transport)?;
+    fn new(transport: Transport) -> Fixture {
+        let server = GitServer::start(transport);
         let client = Repo::new();
         client.git_ok(&["remote", "add", "origin", &server.url]);
         client.commit_file_unchecked("README.md", "# demo\n", "initial");
-        Some(Fixture { client, server })
+        Fixture { client, server }
     }
 
     /// Pushes with `git push origin ARGS…`.
@@ -63,13 +63,13 @@ impl Fixture {
 macro_rules! on_every_transport {
     ($($scenario:ident),* $(,)?) => {
         mod local {
-            $(#[test] fn $scenario() { if let Some(f) = super::Fixture::new(super::Transport::Local) { super::$scenario(&f) } })*
+            $(#[test] fn $scenario() { super::$scenario(&super::Fixture::new(super::Transport::Local)) })*
         }
         mod daemon {
-            $(#[test] fn $scenario() { if let Some(f) = super::Fixture::new(super::Transport::Daemon) { super::$scenario(&f) } })*
+            $(#[test] fn $scenario() { super::$scenario(&super::Fixture::new(super::Transport::Daemon)) })*
         }
         mod http {
-            $(#[test] fn $scenario() { if let Some(f) = super::Fixture::new(super::Transport::Http) { super::$scenario(&f) } })*
+            $(#[test] fn $scenario() { super::$scenario(&super::Fixture::new(super::Transport::Http)) })*
         }
     };
 }
@@ -267,7 +267,7 @@ fn bypass_is_honoured_only_when_enabled_and_logged(f: &Fixture) {
 
 #[test]
 fn allowed_by_the_servers_own_allowlist() {
-    let f = Fixture::new(Transport::Local).unwrap();
+    let f = Fixture::new(Transport::Local);
     f.push_ok(&["main"]);
     let token = api_token(10);
     let fingerprint = fingerprint_of(&f, &token);
@@ -292,7 +292,7 @@ fn allowed_by_the_servers_own_allowlist() {
 
 #[test]
 fn allowed_by_the_default_branch_but_not_by_the_push_itself() {
-    let f = Fixture::new(Transport::Local).unwrap();
+    let f = Fixture::new(Transport::Local);
     let token = api_token(11);
     let fingerprint = fingerprint_of(&f, &token);
     let entry =
@@ -340,7 +340,7 @@ fn allowed_by_the_default_branch_but_not_by_the_push_itself() {
 
 #[test]
 fn hook_without_the_quarantine_variables_rejects() {
-    let f = Fixture::new(Transport::Local).unwrap();
+    let f = Fixture::new(Transport::Local);
     f.server.set_hook(
         "#!/bin/sh\nexec env -u GIT_QUARANTINE_PATH -u GIT_OBJECT_DIRECTORY \
          -u GIT_ALTERNATE_OBJECT_DIRECTORIES cio-hook pre-receive\n",
@@ -363,7 +363,7 @@ fn hook_without_the_quarantine_variables_rejects() {
 
 #[test]
 fn garbage_on_stdin_rejects() {
-    let f = Fixture::new(Transport::Local).unwrap();
+    let f = Fixture::new(Transport::Local);
     let head = f.client.head();
     let zero = "0".repeat(40);
     let garbage = [
@@ -397,7 +397,7 @@ fn garbage_on_stdin_rejects() {
 
 #[test]
 fn namespaces_are_separate_repositories() {
-    let f = Fixture::new(Transport::Local).unwrap();
+    let f = Fixture::new(Transport::Local);
     let receive =
         |namespace: &str| format!("--receive-pack=git --namespace={namespace} receive-pack");
     f.push_ok(&[&receive("one"), "main"]);
@@ -448,7 +448,7 @@ fn namespaces_are_separate_repositories() {
 
 #[test]
 fn install_pre_receive_in_a_bare_repository_keeps_and_chains_an_existing_hook() {
-    let f = Fixture::new(Transport::Local).unwrap();
+    let f = Fixture::new(Transport::Local);
     let hook = f.server.repo.join("hooks/pre-receive");
     let ours = std::fs::read_to_string(&hook).unwrap();
     assert!(ours.contains("cio-hook pre-receive") || ours.contains("pre-receive"));
@@ -495,7 +495,7 @@ fn fingerprint_of(f: &Fixture, token: &str) -> String {
 fn a_long_push_is_read_from_the_quarantine_by_every_worker() {
     // Long pushes are scanned by one thread per core, each with its own handle on the
     // repository: every handle must read the quarantine, or the push could not be judged.
-    let f = Fixture::new(Transport::Local).unwrap();
+    let f = Fixture::new(Transport::Local);
     f.push_ok(&["main"]);
     let token = api_token(16);
     let mut stream = String::new();
@@ -536,7 +536,7 @@ fn a_long_push_is_read_from_the_quarantine_by_every_worker() {
 
 #[test]
 fn a_long_list_is_capped_and_tagged_blobs_are_scanned() {
-    let f = Fixture::new(Transport::Local).unwrap();
+    let f = Fixture::new(Transport::Local);
     f.push_ok(&["main"]);
     let tokens: Vec<String> = (100..112).map(api_token).collect();
     let text: String = tokens
