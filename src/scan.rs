@@ -13,7 +13,9 @@ use crate::allow::{is_allowlist_file, Allowlist, Verdict};
 use crate::detect::{
     candidate_lines, find_in_credentials_file, find_in_line, find_in_path, Detection, FileHint,
 };
-use crate::redact::{display_path, fingerprint, preview_line, redact_text, redact_token};
+use crate::redact::{
+    display_path, fingerprint, preview_line, redact_bytes, redact_text, redact_token,
+};
 use crate::report::{Finding, Report, Scope, Status, INLINE_ALLOW_MARKER};
 use crate::source::pack::{PackVerdicts, Packs, ScanMode};
 use crate::source::pre_push::{plan_push, PushPlan, RefUpdate};
@@ -93,6 +95,8 @@ impl Scanner {
     /// The findings in one piece of added text.
     pub fn findings_in(&self, added: &AddedText<'_>) -> Vec<Finding> {
         let path = display_path(&added.path);
+        let real_path = redact_bytes(&added.path);
+        let path_bytes = (real_path != path.as_bytes()).then_some(real_path);
         let fs_path = path_from_bytes(&added.path);
         let hint = FileHint::for_path(&added.path);
         let finding = |detection: Detection, line: Option<(&[u8], u32)>, preview| {
@@ -117,6 +121,7 @@ impl Scanner {
                 rule: detection.rule,
                 encoding: detection.encoding,
                 path: path.clone(),
+                path_bytes: path_bytes.clone(),
                 commit: added.commit.clone(),
                 line: line_number,
                 column,

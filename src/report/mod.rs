@@ -49,6 +49,10 @@ pub struct Finding {
     /// Path relative to the repository root (or a label such as `(commit message)`), printable
     /// and with any token in it redacted.
     pub path: String,
+    /// The path's real bytes (tokens redacted), when `path` is not them: a name that is not
+    /// UTF-8 or has control characters escaped in `path`. JSON writes it as an array of bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path_bytes: Option<Vec<u8>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commit: Option<Arc<CommitInfo>>,
     /// 1-based line and column (in characters) for text; `None` for binary content. A finding
@@ -103,6 +107,11 @@ impl Finding {
     /// registry's credential found by a cargo variable or credentials file.
     pub fn is_crates_io_token(&self) -> bool {
         self.rule.id == API_TOKEN.id || self.rule.id == TRUSTED_PUBLISHING_TOKEN.id
+    }
+
+    /// The path's real bytes, tokens redacted: what machine formats must round-trip to.
+    pub fn real_path(&self) -> &[u8] {
+        self.path_bytes.as_deref().unwrap_or(self.path.as_bytes())
     }
 
     /// `path:line:column`, `path (byte offset N)` for binary content, or `path (in the path)`

@@ -128,7 +128,7 @@ fn result(finding: &Finding) -> Value {
         "message": { "text": message },
         "locations": [{
             "physicalLocation": {
-                "artifactLocation": { "uri": uri_reference(&finding.path) },
+                "artifactLocation": { "uri": uri_reference(finding.real_path()) },
             }
         }],
         "partialFingerprints": { "cioHookSecret/v1": finding.fingerprint },
@@ -160,11 +160,12 @@ fn result(finding: &Finding) -> Value {
     result
 }
 
-/// A repository path as a relative URI reference: unreserved characters and `/` as they are,
-/// everything else percent-encoded (spaces, non-ASCII, the parentheses of message labels).
-fn uri_reference(path: &str) -> String {
+/// A repository path's bytes as a relative URI reference: unreserved characters and `/` as they
+/// are, every other byte percent-encoded (spaces, a newline as `%0A`, a backslash as `%5C`,
+/// non-ASCII and non-UTF-8 bytes, the parentheses of message labels).
+fn uri_reference(path: &[u8]) -> String {
     let mut out = String::with_capacity(path.len());
-    for byte in path.bytes() {
+    for &byte in path {
         if byte.is_ascii_alphanumeric() || b"-._~/".contains(&byte) {
             out.push(byte as char);
         } else {
@@ -180,8 +181,11 @@ mod tests {
 
     #[test]
     fn paths_become_uri_references() {
-        assert_eq!(uri_reference("src/a b.rs"), "src/a%20b.rs");
-        assert_eq!(uri_reference("(commit message)"), "%28commit%20message%29");
-        assert_eq!(uri_reference("é"), "%C3%A9");
+        assert_eq!(uri_reference(b"src/a b.rs"), "src/a%20b.rs");
+        assert_eq!(uri_reference(b"(commit message)"), "%28commit%20message%29");
+        assert_eq!(uri_reference("é".as_bytes()), "%C3%A9");
+        assert_eq!(uri_reference(b"a\nb"), "a%0Ab");
+        assert_eq!(uri_reference(b"a\\nb"), "a%5Cnb");
+        assert_eq!(uri_reference(b"lat\xe9"), "lat%E9");
     }
 }
