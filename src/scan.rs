@@ -120,6 +120,7 @@ impl Scanner {
             Finding {
                 rule: detection.rule,
                 encoding: detection.encoding,
+                registry: detection.registry.clone(),
                 path: path.clone(),
                 path_bytes: path_bytes.clone(),
                 commit: added.commit.clone(),
@@ -261,7 +262,9 @@ impl Scanner {
             );
         }
         Ok(Report {
-            scope: Scope::Staged,
+            scope: Scope::Staged {
+                first_commit: repo.head().is_err(),
+            },
             findings: self.findings_from(|sink| staged::added_in_index(repo, sink))?,
             commits_scanned: 0,
         })

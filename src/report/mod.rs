@@ -46,6 +46,10 @@ pub struct Finding {
     /// How the secret was hidden, when the text had to be decoded to find it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub encoding: Option<Encoding>,
+    /// The alternative registry the secret is for, as its cargo variable or credentials entry
+    /// names it (`corp`); absent for crates.io.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registry: Option<String>,
     /// Path relative to the repository root (or a label such as `(commit message)`), printable
     /// and with any token in it redacted.
     pub path: String,
@@ -114,6 +118,17 @@ impl Finding {
         self.path_bytes.as_deref().unwrap_or(self.path.as_bytes())
     }
 
+    /// Whether the secret is a Trusted Publishing token: short-lived, issued to CI, not on the
+    /// account's tokens page.
+    pub fn is_trusted_publishing(&self) -> bool {
+        self.rule.id == TRUSTED_PUBLISHING_TOKEN.id
+    }
+
+    /// Whether the secret belongs to an alternative registry rather than crates.io.
+    pub fn is_other_registry(&self) -> bool {
+        self.registry.is_some() && !self.is_crates_io_token()
+    }
+
     /// `path:line:column`, `path (byte offset N)` for binary content, or `path (in the path)`
     /// for a token in the path itself.
     pub fn location(&self) -> String {
@@ -129,8 +144,12 @@ impl Finding {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Scope {
-    /// The staged change, before a commit.
-    Staged,
+    /// The staged change, before a commit; `first_commit` when there is no HEAD yet (nothing to
+    /// restore the index from: `git rm --cached` unstages).
+    Staged {
+        #[serde(skip)]
+        first_commit: bool,
+    },
     /// The message of a commit being made (the commit-msg hook).
     CommitMessage,
     /// The commits a push would send to `remote`.
