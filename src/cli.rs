@@ -27,9 +27,9 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
 
-    /// Report format of the scan commands; on an error, json and sarif still write a document
-    /// that says the run failed. Other commands write text only.
-    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
+    /// Report format; each command writes only some (see --help).
+    #[arg(long, global = true, value_enum, default_value_t = Format::Text,
+          long_help = format_help())]
     pub format: Format,
 
     /// Run as a git hook: print nothing when nothing blocks, and name the deliberate bypass when
@@ -92,6 +92,77 @@ pub enum Format {
     Json,
     /// SARIF 2.1.0 (GitHub code scanning and other SARIF consumers).
     Sarif,
+}
+
+impl Format {
+    /// The name `--format` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Text => "text",
+            Format::Json => "json",
+            Format::Sarif => "sarif",
+        }
+    }
+}
+
+/// Which formats each command writes, in the order `--help` lists them: the one rule that the
+/// help text states and `commands::run` enforces.
+pub const FORMATS: &[(&[&str], &[Format])] = &[
+    (
+        &[
+            "scan-staged",
+            "pre-push",
+            "scan-message",
+            "scan-range",
+            "scan-history",
+            "scan-path",
+            "scan-package",
+        ],
+        &[Format::Text, Format::Json, Format::Sarif],
+    ),
+    (&["verify", "revoke"], &[Format::Text, Format::Json]),
+    (
+        &[
+            "allow",
+            "check-config",
+            "install",
+            "uninstall",
+            "baseline",
+            "pre-receive",
+        ],
+        &[Format::Text],
+    ),
+];
+
+/// The formats the command called `name` writes.
+pub fn formats_of(name: &str) -> &'static [Format] {
+    FORMATS
+        .iter()
+        .find(|(names, _)| names.contains(&name))
+        .map_or(&[Format::Text], |(_, formats)| formats)
+}
+
+/// `text, json`: formats as a list.
+pub fn format_list(formats: &[Format]) -> String {
+    let names: Vec<&str> = formats.iter().map(|format| format.name()).collect();
+    names.join(", ")
+}
+
+/// The long help of `--format`, from [`FORMATS`].
+fn format_help() -> String {
+    let mut help = String::from("How to write the report. Each command writes only these:\n");
+    for (names, formats) in FORMATS {
+        help.push_str(&format!(
+            "  {}: {}\n",
+            names.join(", "),
+            format_list(formats)
+        ));
+    }
+    help.push_str(
+        "A format the command does not write is refused (exit 2). On any error, json and sarif \
+         still write a document that says the run failed (never a report).",
+    );
+    help
 }
 
 #[derive(Debug, Subcommand)]
@@ -241,4 +312,56 @@ pub struct Network {
 
 fn parse_seconds(text: &str) -> Result<std::time::Duration, String> {
     cio_hook::pre_receive::policy::parse_timeout(text).map_err(|err| err.to_string())
+}
+
+impl Command {
+    /// The command's name on the command line.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::ScanStaged => "scan-staged",
+            Command::PrePush { .. } => "pre-push",
+            Command::PreReceive { .. } => "pre-receive",
+            Command::ScanMessage { .. } => "scan-message",
+            Command::ScanRange { .. } => "scan-range",
+            Command::ScanHistory => "scan-history",
+            Command::ScanPath { .. } => "scan-path",
+            Command::ScanPackage { .. } => "scan-package",
+            Command::Allow { .. } => "allow",
+            Command::CheckConfig => "check-config",
+            Command::Install { .. } => "install",
+            Command::Uninstall => "uninstall",
+            Command::Verify { .. } => "verify",
+            Command::Revoke { .. } => "revoke",
+            Command::Baseline { .. } => "baseline",
+        }
+    }
+
+    /// Whether the command writes `format`.
+    pub fn writes(&self, format: Format) -> bool {
+        formats_of(self.name()).contains(&format)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    /// Every subcommand clap knows is in the table exactly once.
+    #[test]
+    fn every_command_has_its_formats() {
+        let listed: Vec<&str> = FORMATS
+            .iter()
+            .flat_map(|(names, _)| names.iter().copied())
+            .collect();
+        let mut known: Vec<String> = Cli::command()
+            .get_subcommands()
+            .map(|command| command.get_name().to_string())
+            .collect();
+        known.sort();
+        let mut sorted = listed.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, known);
+    }
 }

@@ -396,26 +396,41 @@ fn errors_read_as_git_would_say_them() {
 fn format_is_refused_where_it_does_not_apply() {
     let repo = Repo::new();
     let fingerprint = format!("sha256:{}", "a".repeat(64));
-    for args in [
-        &["check-config"][..],
+    let text_only: [&[&str]; 6] = [
+        &["check-config"],
         &["install"],
         &["uninstall"],
         &["allow", &fingerprint, "--reason", "r"],
         &["pre-receive"],
-    ] {
+        &["baseline"],
+    ];
+    let mut cases: Vec<(Vec<&str>, &str, &str)> = Vec::new();
+    for args in text_only {
         for format in ["json", "sarif"] {
-            let mut args = args.to_vec();
-            args.extend(["--format", format]);
-            let run = repo.cio_hook(&args);
-            assert!(
-                error_of(&run).contains(&format!(
-                    "--format {format} applies to the scan commands (scan-staged, pre-push, \
-                     scan-range, scan-history, scan-path, scan-package); {} writes text only",
-                    args[0]
-                )),
-                "{}",
-                run.all()
-            );
+            cases.push((args.to_vec(), format, "text"));
+        }
+    }
+    for args in [&["verify", &fingerprint][..], &["revoke", &fingerprint]] {
+        cases.push((args.to_vec(), "sarif", "text or json"));
+    }
+    for (mut args, format, written) in cases {
+        let command = args[0];
+        args.extend(["--format", format]);
+        let run = repo.cio_hook(&args);
+        run.expect_code(2);
+        assert!(
+            error_of(&run).ends_with(&format!(
+                "{command} writes {written} reports, not {format} (see `cio-hook --help`)"
+            )),
+            "{}",
+            run.all()
+        );
+        // The refusal is a run that failed: json and sarif still get the document saying so,
+        // never a report.
+        if format == "json" {
+            let document: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+            assert_eq!(document["blocked"], true, "{document}");
+            assert!(document.get("findings").is_none(), "{document}");
         }
     }
     assert!(!repo.path.join(".git/hooks/pre-commit").exists());
@@ -423,6 +438,24 @@ fn format_is_refused_where_it_does_not_apply() {
     repo.cio_hook(&["install", "--format", "text"])
         .expect_code(0);
     assert!(repo.path.join(".git/hooks/pre-commit").exists());
+}
+
+/// The global help states the rule of the same table the check enforces: every command with
+/// the formats it writes.
+#[test]
+fn global_help_lists_the_formats_of_every_command() {
+    let repo = Repo::new();
+    let help = repo.cio_hook(&["--help"]);
+    help.expect_code(0);
+    for line in [
+        "scan-staged, pre-push, scan-message, scan-range, scan-history, scan-path, scan-package: \
+         text, json, sarif",
+        "verify, revoke: text, json",
+        "allow, check-config, install, uninstall, baseline, pre-receive: text",
+    ] {
+        assert!(help.stdout.contains(line), "{line}\n{}", help.stdout);
+    }
+    assert!(!help.stdout.contains("Other commands write text only"));
 }
 
 #[test]
@@ -452,7 +485,10 @@ fn an_error_is_a_valid_json_or_sarif_document_that_says_the_run_failed() {
             "the following required arguments were not provided: <REVSPEC>",
         ),
         (vec!["scan-stagde"], "unrecognized subcommand 'scan-stagde'"),
-        (vec!["check-config"], "applies to the scan commands"),
+        (
+            vec!["check-config"],
+            "check-config writes text reports, not",
+        ),
     ];
     for (args, expected) in cases {
         let mut json_args = args.clone();

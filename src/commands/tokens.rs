@@ -83,9 +83,6 @@ fn verify_or_revoke(
     network: &Network,
     command: &'static str,
 ) -> Result<i32> {
-    if context.format == Format::Sarif {
-        bail!("{command} writes text or JSON, not SARIF");
-    }
     let wanted = wanted
         .iter()
         .map(|text| {
