@@ -86,6 +86,11 @@ on_every_transport!(
     bypass_is_honoured_only_when_enabled_and_logged,
 );
 
+/// Whether the rejection of pushing main again still shows a `<commit>` placeholder.
+fn run_all_contains_placeholder(f: &Fixture) -> bool {
+    f.push(&["main"]).all().contains("<commit>")
+}
+
 fn update_with_a_token_is_rejected(f: &Fixture) {
     f.push_ok(&["main"]);
     let before = f.server.ref_oid("main");
@@ -100,7 +105,11 @@ fn update_with_a_token_is_rejected(f: &Fixture) {
         ))
         .expect_contains("config/ci.toml:1:19")
         .expect_contains("revoke it")
-        .expect_contains("git rebase -i");
+        .expect_contains(&format!("git rebase -i {}~1", &commit[..10]));
+    assert!(
+        !run_all_contains_placeholder(f),
+        "the advice names the real commit"
+    );
     assert_eq!(f.server.ref_oid("main"), before);
 }
 
@@ -244,18 +253,39 @@ fn bypass_is_honoured_only_when_enabled_and_logged(f: &Fixture) {
     assert!(!log.exists());
     // Allowed: the push goes through, said on the remote: lines and logged.
     f.set_config("ciohook.allowBypass", "true");
-    f.push_rejected(&["-o", "ciohook.bypass=", "main"])
-        .expect_contains("a bypass needs a reason");
-    f.push_ok(&["-o", &bypass, "main"])
+    // An empty reason is refused as such: the bypass is enabled, the check did run.
+    let empty = f.push_rejected(&["-o", "ciohook.bypass=", "main"]);
+    empty.expect_contains(
+        "remote: cio-hook: push rejected: a bypass needs a reason: git push -o \
+         ciohook.bypass=\"why\"",
+    );
+    assert!(!empty.all().contains("could not run"), "{}", empty.all());
+    assert!(!empty.all().contains("cio-hook: error"), "{}", empty.all());
+    let accepted = f.push_ok(&["-o", &bypass, "main"]);
+    accepted
         .expect_no_full_token(&[&token])
         .expect_contains("remote: cio-hook: push let through by a bypass")
-        .expect_contains("remote: cio-hook: bypass by ")
         .expect_contains("incident 7");
+    // One line says who bypassed and why, not two near-duplicates.
+    let bypass_lines: Vec<&str> = accepted
+        .stderr
+        .lines()
+        .filter(|line| line.contains("incident 7"))
+        .collect();
+    assert_eq!(bypass_lines.len(), 1, "{}", accepted.all());
+    assert!(
+        bypass_lines[0].contains("cio-hook: bypass by "),
+        "{}",
+        accepted.all()
+    );
+    assert!(!accepted.all().contains("(found)"), "{}", accepted.all());
     assert_eq!(f.server.ref_oid("main"), Some(commit.clone()));
     let logged = std::fs::read_to_string(&log).unwrap();
     assert!(!logged.contains(&token), "{logged}");
     let record: serde_json::Value = serde_json::from_str(logged.trim()).unwrap();
     assert!(record["reason"].as_str().unwrap().starts_with("incident 7"));
+    // Named even where no variable names the pusher (USER unset, as under a web server).
+    assert_ne!(record["pusher"], "unknown", "{record}");
     assert_eq!(record["outcome"], "found");
     let findings = record["findings"].as_array().unwrap();
     assert_eq!(findings.len(), 1);
