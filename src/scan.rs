@@ -15,6 +15,7 @@ use crate::detect::{
 };
 use crate::redact::{
     display_path, fingerprint, preview_line, redact_bytes, redact_text, redact_token,
+    show_placeholder,
 };
 use crate::report::{Finding, Report, Scope, Status, INLINE_ALLOW_MARKER};
 use crate::source::pack::{PackVerdicts, Packs, ScanMode};
@@ -127,7 +128,7 @@ impl Scanner {
                 line: line_number,
                 column,
                 offset,
-                token: redact_token(&detection.secret),
+                token: shown_secret(&detection),
                 preview,
                 status: self.status(&fs_path, &detection, &fingerprint),
                 fingerprint,
@@ -596,13 +597,18 @@ pub fn add_object_dirs(repo: &Repository, dirs: &[PathBuf]) -> Result<()> {
 fn redacted_spans(detections: &[Detection]) -> Vec<(std::ops::Range<usize>, String)> {
     detections
         .iter()
-        .map(|detection| {
-            (
-                detection.start..detection.end,
-                redact_token(&detection.secret),
-            )
-        })
+        .map(|detection| (detection.start..detection.end, shown_secret(detection)))
         .collect()
+}
+
+/// How reports show a detection's secret: redacted, or in full when it is a placeholder (not a
+/// secret; the reader must see what was classed as one).
+fn shown_secret(detection: &Detection) -> String {
+    if detection.placeholder {
+        show_placeholder(&detection.secret)
+    } else {
+        redact_token(&detection.secret)
+    }
 }
 
 /// Labels each finding's commit (or tag) with the pushed refs that carry it.

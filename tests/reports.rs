@@ -343,3 +343,35 @@ fn json_and_sarif_paths_round_trip_to_the_real_file_names() {
     from_sarif.sort();
     assert_eq!(from_sarif, from_git, "SARIF uris");
 }
+
+/// A placeholder is not a secret: every format shows it in full, so that a reader sees what was
+/// classed as one. SARIF's `informationUri` is the tool's page, not crates.io's tokens page.
+#[test]
+fn placeholders_are_shown_in_full_and_sarif_points_at_the_tool() {
+    let repo = Repo::new();
+    let placeholder = ["cio", &"x".repeat(32)].concat();
+    repo.write("docs/setup.md", format!("cargo login {placeholder}\n"));
+    repo.git_ok(&["add", "."]);
+    let text = repo.cio_hook(&["scan-staged"]);
+    text.expect_code(0)
+        .expect_contains(&format!("(not a real secret)  {placeholder}"))
+        .expect_contains(&format!("| cargo login {placeholder}"));
+    let json = repo.cio_hook(&["scan-staged", "--format", "json"]);
+    let report: Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(report["findings"][0]["token"], placeholder.as_str());
+    let sarif = repo.cio_hook(&["scan-staged", "--format", "sarif"]);
+    let log: Value = serde_json::from_str(&sarif.stdout).unwrap();
+    let result = &log["runs"][0]["results"][0];
+    assert!(
+        result["message"]["text"]
+            .as_str()
+            .unwrap()
+            .contains(&placeholder),
+        "{result}"
+    );
+    let uri = log["runs"][0]["tool"]["driver"]["informationUri"]
+        .as_str()
+        .unwrap();
+    assert!(!uri.contains("settings/tokens"), "{uri}");
+    assert!(uri.contains("cio-hook"), "{uri}");
+}

@@ -42,11 +42,15 @@ impl Context {
     pub fn open_repository(&self) -> Result<Repository> {
         Repository::open_from_env().map_err(|err| {
             let cwd = std::env::current_dir().unwrap_or_default();
-            anyhow::anyhow!(
-                "{} is not in a git repository ({})",
-                cwd.display(),
-                err.message()
-            )
+            if err.code() == git2::ErrorCode::NotFound {
+                // git's wording; libgit2's "could not find repository at '.'" says less.
+                anyhow::anyhow!(
+                    "not a git repository (or any of the parent directories): {}",
+                    cwd.display()
+                )
+            } else {
+                anyhow::anyhow!("{}: {}", cwd.display(), err.message())
+            }
         })
     }
 

@@ -55,6 +55,16 @@ pub fn write_error(out: &mut dyn Write, message: &str) -> io::Result<()> {
     writeln!(out)
 }
 
+/// Where SARIF consumers send a reader to learn about the tool: Cargo.toml's `homepage`, else
+/// its `repository`, else the package's page on crates.io.
+fn information_uri() -> &'static str {
+    const FALLBACK: &str = concat!("https://crates.io/crates/", env!("CARGO_PKG_NAME"));
+    [env!("CARGO_PKG_HOMEPAGE"), env!("CARGO_PKG_REPOSITORY")]
+        .into_iter()
+        .find(|uri| !uri.is_empty())
+        .unwrap_or(FALLBACK)
+}
+
 /// A SARIF 2.1.0 log with one run.
 fn log(run: Value) -> Value {
     json!({
@@ -90,7 +100,7 @@ fn tool() -> Value {
         "driver": {
             "name": "cio-hook",
             "version": env!("CARGO_PKG_VERSION"),
-            "informationUri": "https://crates.io/settings/tokens",
+            "informationUri": information_uri(),
             "rules": rules,
         }
     })
