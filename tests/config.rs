@@ -196,6 +196,49 @@ fn allow_refuses_a_past_expiry_and_a_fingerprint_without_its_prefix() {
 }
 
 #[test]
+fn allow_refuses_a_placeholder_and_the_template_reason() {
+    let (repo, _token) = repo_with_staged_token(230);
+    let fingerprint = first_fingerprint(&repo);
+    repo.cio_hook(&["allow", &fingerprint, "--reason", "why this is safe"])
+        .expect_code(2)
+        .expect_contains("\"why this is safe\" is the template's wording");
+    repo.cio_hook(&["allow", &fingerprint, "--reason", " Why this is safe. "])
+        .expect_code(2);
+    let placeholder = ["cio", &"x".repeat(32)].concat();
+    repo.write("docs/setup.md", format!("cargo login {placeholder}\n"));
+    repo.git_ok(&["add", "docs/setup.md"]);
+    let json = repo.cio_hook(&["scan-path", "docs/setup.md", "--format", "json"]);
+    let report: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let placeholder_fingerprint = report["findings"][0]["fingerprint"].as_str().unwrap();
+    repo.cio_hook(&["allow", placeholder_fingerprint, "--reason", "docs example"])
+        .expect_code(2)
+        .expect_contains(&format!(
+            "{placeholder_fingerprint} is a placeholder's (at docs/setup.md:1:13), which never \
+             blocks: no entry is needed"
+        ));
+    assert!(!repo.path.join(ALLOWLIST).exists());
+}
+
+#[test]
+fn check_config_says_an_entry_matches_only_a_placeholder() {
+    let repo = Repo::new();
+    let placeholder = ["cio", &"x".repeat(32)].concat();
+    repo.write("docs/setup.md", format!("cargo login {placeholder}\n"));
+    repo.write(
+        ALLOWLIST,
+        "[[allow]]\npath = \"docs/\"\nreason = \"examples\"\n",
+    );
+    repo.git_ok(&["add", "."]);
+    repo.git_ok(&["commit", "-q", "--no-verify", "-m", "docs"]);
+    let run = repo.cio_hook(&["check-config"]);
+    run.expect_code(1).expect_contains(&format!(
+        ".ciokeyignore.toml:1: matches only a placeholder (docs/setup.md:1:13 {placeholder}), \
+         which never blocks: not needed; remove it"
+    ));
+    assert!(!run.stdout.contains("matches nothing"), "{}", run.stdout);
+}
+
+#[test]
 fn check_config_lists_duplicate_entries() {
     let (repo, token) = repo_with_staged_token(205);
     let fingerprint = first_fingerprint(&repo);

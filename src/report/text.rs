@@ -413,7 +413,8 @@ fn write_remediation(
         .map(|fingerprint| {
             format!(
                 "       [[allow]]\n       fingerprint = \"{fingerprint}\"\n       \
-                 reason = \"why this is safe\""
+                 reason = \"{}\"",
+                crate::allow::TEMPLATE_REASON
             )
         })
         .collect();
