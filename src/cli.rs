@@ -251,7 +251,8 @@ pub enum Command {
     /// Ask crates.io whether tokens found are live (read-only; asks before sending anything).
     /// Exit 0: none is live; 1: one is live; 2: could not tell, or an error.
     Verify {
-        /// Fingerprints (`sha256:…`) of the tokens to check; every token found when none is given.
+        /// Fingerprints (`sha256:…`, or a unique start of one) of the tokens to check; every
+        /// token found when none is given.
         fingerprints: Vec<String>,
         #[command(flatten)]
         scope: TokenScope,
@@ -262,7 +263,7 @@ pub enum Command {
     /// Exit 0: revoked, or not live; 1: live but only revocable on crates.io's website;
     /// 2: not sent, outcome unknown, or an error.
     Revoke {
-        /// The fingerprint (`sha256:…`) of the token to revoke.
+        /// The fingerprint (`sha256:…`, or a unique start of one) of the token to revoke.
         fingerprint: String,
         #[command(flatten)]
         scope: TokenScope,
