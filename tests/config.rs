@@ -276,6 +276,8 @@ fn an_untracked_allowlist_gets_a_warning_that_does_not_block() {
     assert!(run.stderr.contains(warning), "{}", run.stderr);
     let run = repo.commit("fixture, allowlist not added", &[]);
     run.expect_code(0).expect_contains(warning);
+    // Once per commit: the commit-msg hook does not repeat what pre-commit said.
+    assert_eq!(run.all().matches(warning).count(), 1, "{}", run.all());
     repo.git_ok(&["add", ALLOWLIST]);
     let run = repo.cio_hook(&["scan-staged"]);
     run.expect_code(0);

@@ -146,9 +146,15 @@ pub fn check_config(context: &Context) -> Result<i32> {
         .filter(|entry| entry.baseline.is_some())
         .count();
     if baselined > 0 {
+        let (verb, what) = if baselined == 1 {
+            ("is", "a baseline entry for a token")
+        } else {
+            ("are", "baseline entries for tokens")
+        };
         println!(
-            "{baselined} of them are baseline entries for tokens already in history \
-             (`cio-hook baseline`); check those with `cio-hook verify --history`"
+            "{baselined} of them {verb} {what} already in history (`cio-hook baseline`); check \
+             {} with `cio-hook verify --history`",
+            if baselined == 1 { "it" } else { "those" }
         );
     }
     Ok(if to_review > 0 {

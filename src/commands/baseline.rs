@@ -12,7 +12,7 @@ use cio_hook::report::{count, Scope, Status};
 use cio_hook::source::commits;
 use cio_hook::EXIT_CLEAN;
 
-use super::context::{progress, Context};
+use super::context::{progress, untracked_in_worktree, Context};
 
 /// Runs `baseline`: scans all refs' history and allows each blocking token by fingerprint.
 pub fn baseline(context: &Context, reason: &str) -> Result<i32> {
@@ -73,6 +73,12 @@ pub fn baseline(context: &Context, reason: &str) -> Result<i32> {
             "A baseline does not make a token safe: check them with `cio-hook verify --history` and \
              revoke any that is live."
         );
+        if let Some(shown) = untracked_in_worktree(&repo, &path) {
+            println!(
+                "Commit the file, or teammates' and CI's checks still block these tokens: \
+                 git add {shown} && git commit -m \"cio-hook baseline\""
+            );
+        }
     }
     Ok(EXIT_CLEAN)
 }

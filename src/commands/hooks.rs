@@ -39,7 +39,9 @@ pub fn install(context: &Context, pre_push: bool, pre_receive: bool, force: bool
 pub fn uninstall(context: &Context) -> Result<i32> {
     let repo = context.open_repository()?;
     let dir = install::hooks_dir(&repo)?;
+    let mut removed = 0;
     for hook in Hook::ALL {
+        // Hooks that were never installed (pre-receive in a normal repository) go unmentioned.
         match install::uninstall(&dir, hook)? {
             Removed::Removed {
                 hook,
@@ -49,8 +51,12 @@ pub fn uninstall(context: &Context) -> Result<i32> {
                 hook.display()
             ),
             Removed::Removed { hook, .. } => println!("removed {}", hook.display()),
-            Removed::NotInstalled(path) => println!("not installed: {}", path.display()),
+            Removed::NotInstalled(_) => continue,
         }
+        removed += 1;
+    }
+    if removed == 0 {
+        println!("no cio-hook hook in {}: nothing to remove", dir.display());
     }
     Ok(EXIT_CLEAN)
 }
