@@ -2,12 +2,19 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use cio_hook::allow::Day;
 use cio_hook::archive::{parse_size, ArchiveLimits};
 
 const AFTER_HELP: &str = "\
+Examples:
+  cio-hook install --pre-push              hook this repository (commit and push hooks)
+  cio-hook scan-staged                     what the pre-commit hook checks
+  cio-hook scan-range origin/main..HEAD    the commits a push would send
+  cio-hook scan-history --format sarif     every commit, for code scanning
+  cio-hook allow sha256:1a2b… --reason \"revoked test fixture\"
+
 Exit codes:
   0  no crates.io token blocks
   1  a token was found: the commit or push is blocked
@@ -15,34 +22,48 @@ Exit codes:
 
 Bypass a hook deliberately with `git commit --no-verify` or `git push --no-verify`.";
 
+/// The heading of the options every command takes.
+const GLOBAL: &str = "Global options";
+
+/// The scan commands, the only ones that `--hook` and `--verbose` change.
+const SCAN_COMMANDS: &[&str] = &[
+    "scan-staged",
+    "pre-push",
+    "scan-message",
+    "scan-range",
+    "scan-history",
+    "scan-path",
+    "scan-package",
+];
+
 /// Stops crates.io API tokens from leaving your machine through git.
 #[derive(Debug, Parser)]
 #[command(name = "cio-hook", version, after_help = AFTER_HELP)]
 pub struct Cli {
     /// Run as if started in DIR, like `git -C DIR`.
-    #[arg(short = 'C', global = true, value_name = "DIR")]
+    #[arg(short = 'C', global = true, value_name = "DIR", help_heading = GLOBAL)]
     pub directory: Option<PathBuf>,
 
     /// Allowlist to use instead of .ciokeyignore.toml at the repository root.
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(long, global = true, value_name = "PATH", help_heading = GLOBAL)]
     pub config: Option<PathBuf>,
 
     /// Report format; each command writes only some (see --help).
     #[arg(long, global = true, value_enum, default_value_t = Format::Text,
-          long_help = format_help())]
+          long_help = format_help(), help_heading = GLOBAL)]
     pub format: Format,
 
     /// Run as a git hook: print nothing when nothing blocks, and name the deliberate bypass when
     /// the check cannot run. The hook shims pass it; `pre-push` always runs as a hook.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = GLOBAL)]
     pub hook: bool,
 
     /// Print the summary even when run as a hook and nothing blocks (also: CIO_HOOK_VERBOSE=1 in
     /// the environment, which reaches hooks run by git).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = GLOBAL)]
     pub verbose: bool,
 
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Archive limits")]
     pub archives: ArchiveFlags,
 
     #[command(subcommand)]
@@ -82,6 +103,13 @@ impl ArchiveFlags {
         }
     }
 }
+
+const SCAN_RANGE_EXAMPLES: &str = "\
+Examples:
+  cio-hook scan-range origin/main..HEAD   commits not yet on origin/main
+  cio-hook scan-range HEAD^!              the last commit alone
+  cio-hook scan-range 'v1.0^-'            what a merge brought in (as v1.0^1..v1.0)
+  cio-hook scan-range main...feature      commits on either side since they forked";
 
 /// How reports are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -148,6 +176,16 @@ pub fn format_list(formats: &[Format]) -> String {
     names.join(", ")
 }
 
+/// `text, json or sarif`: formats as a choice.
+pub fn format_choice(formats: &[Format]) -> String {
+    let names: Vec<&str> = formats.iter().map(|format| format.name()).collect();
+    match names.split_last() {
+        Some((last, [])) => last.to_string(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
+    }
+}
+
 /// The long help of `--format`, from [`FORMATS`].
 fn format_help() -> String {
     let mut help = String::from("How to write the report. Each command writes only these:\n");
@@ -163,6 +201,49 @@ fn format_help() -> String {
          still write a document that says the run failed (never a report).",
     );
     help
+}
+
+/// The command line as parsed, with the help of each subcommand fitted to it (see [`command`]).
+pub fn parse() -> Result<Cli, clap::Error> {
+    let mut command = command();
+    let matches = command.try_get_matches_from_mut(std::env::args_os())?;
+    Cli::from_arg_matches(&matches).map_err(|err| err.format(&mut command))
+}
+
+/// The clap command with each subcommand's help fitted to it: global options under their own
+/// heading, `--format` only where the command writes more than text (and its long text only on
+/// the top level), `--hook` and `--verbose` only on the scan commands, which they change.
+pub fn command() -> clap::Command {
+    let mut command = Cli::command();
+    let global = |id: &str| -> clap::Arg {
+        Cli::command()
+            .get_arguments()
+            .find(|arg| arg.get_id() == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("no global option {id}"))
+    };
+    let names: Vec<String> = command
+        .get_subcommands()
+        .map(|sub| sub.get_name().to_string())
+        .collect();
+    for name in names {
+        let formats = formats_of(&name);
+        let scan = SCAN_COMMANDS.contains(&name.as_str());
+        // A subcommand's own copy of a global option replaces the propagated one in its help;
+        // the value still reaches the top level as the global option's.
+        let format = global("format")
+            .hide(formats.len() == 1)
+            .hide_possible_values(true)
+            .help(format!(
+                "Report format: {} (see `cio-hook --help`)",
+                format_choice(formats)
+            ))
+            .long_help(None::<&str>);
+        let hook = global("hook").hide(!scan);
+        let verbose = global("verbose").hide(!scan);
+        command = command.mut_subcommand(&name, |sub| sub.arg(format).arg(hook).arg(verbose));
+    }
+    command
 }
 
 #[derive(Debug, Subcommand)]
@@ -192,8 +273,12 @@ pub enum Command {
         file: PathBuf,
     },
     /// Scan the commits of a revision range, such as `origin/main..HEAD`.
+    #[command(after_help = SCAN_RANGE_EXAMPLES)]
     ScanRange {
-        /// A revision (all its history), `A..B` or `A...B`.
+        /// The commits to scan, in git's notation: `A..B` (in B, not in A), `A...B` (in either,
+        /// not in both), `X^!` (commit X alone), `X^-N` (what X adds over its parent N, as
+        /// `X^N..X`; `X^-` is `X^-1`), `X^@` (X's parents and their history), or a revision X
+        /// with all its history.
         revspec: String,
     },
     /// Scan every commit reachable from any ref.
@@ -345,8 +430,6 @@ impl Command {
 
 #[cfg(test)]
 mod tests {
-    use clap::CommandFactory;
-
     use super::*;
 
     /// Every subcommand clap knows is in the table exactly once.

@@ -14,7 +14,7 @@ mod tokens;
 
 use anyhow::{Context as _, Result};
 
-use crate::cli::{format_list, formats_of, Cli, Command};
+use crate::cli::{format_choice, formats_of, Cli, Command};
 
 pub use context::{bypass_hint, error_line, format_in_args, write_error_document, Context};
 pub use credential_provider::run as run_credential_provider;
@@ -25,7 +25,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         let name = cli.command.name();
         anyhow::bail!(
             "{name} writes {} reports, not {} (see `cio-hook --help`)",
-            format_list(formats_of(name)).replace(", ", " or "),
+            format_choice(formats_of(name)),
             cli.format.name()
         );
     }
