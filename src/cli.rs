@@ -2,12 +2,19 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use cio_hook::allow::Day;
 use cio_hook::archive::{parse_size, ArchiveLimits};
 
 const AFTER_HELP: &str = "\
+Examples:
+  cio-hook install --pre-push              hook this repository (commit and push hooks)
+  cio-hook scan-staged                     what the pre-commit hook checks
+  cio-hook scan-range origin/main..HEAD    the commits a push would send
+  cio-hook scan-history --format sarif     every commit, for code scanning
+  cio-hook allow sha256:1a2b… --reason \"revoked test fixture\"
+
 Exit codes:
   0  no crates.io token blocks
   1  a token was found: the commit or push is blocked
@@ -15,34 +22,48 @@ Exit codes:
 
 Bypass a hook deliberately with `git commit --no-verify` or `git push --no-verify`.";
 
+/// The heading of the options every command takes.
+const GLOBAL: &str = "Global options";
+
+/// The scan commands, the only ones that `--hook` and `--verbose` change.
+const SCAN_COMMANDS: &[&str] = &[
+    "scan-staged",
+    "pre-push",
+    "scan-message",
+    "scan-range",
+    "scan-history",
+    "scan-path",
+    "scan-package",
+];
+
 /// Stops crates.io API tokens from leaving your machine through git.
 #[derive(Debug, Parser)]
 #[command(name = "cio-hook", version = env!("CIO_HOOK_VERSION"), after_help = AFTER_HELP)]
 pub struct Cli {
     /// Run as if started in DIR, like `git -C DIR`.
-    #[arg(short = 'C', global = true, value_name = "DIR")]
+    #[arg(short = 'C', global = true, value_name = "DIR", help_heading = GLOBAL)]
     pub directory: Option<PathBuf>,
 
     /// Allowlist to use instead of .ciokeyignore.toml at the repository root.
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(long, global = true, value_name = "PATH", help_heading = GLOBAL)]
     pub config: Option<PathBuf>,
 
-    /// Report format of the scan commands; on an error, json and sarif still write a document
-    /// that says the run failed. Other commands write text only.
-    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
+    /// Report format; each command writes only some (see --help).
+    #[arg(long, global = true, value_enum, default_value_t = Format::Text,
+          long_help = format_help(), help_heading = GLOBAL)]
     pub format: Format,
 
     /// Run as a git hook: print nothing when nothing blocks, and name the deliberate bypass when
     /// the check cannot run. The hook shims pass it; `pre-push` always runs as a hook.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = GLOBAL)]
     pub hook: bool,
 
     /// Print the summary even when run as a hook and nothing blocks (also: CIO_HOOK_VERBOSE=1 in
     /// the environment, which reaches hooks run by git).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = GLOBAL)]
     pub verbose: bool,
 
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Archive limits")]
     pub archives: ArchiveFlags,
 
     #[command(subcommand)]
@@ -83,6 +104,13 @@ impl ArchiveFlags {
     }
 }
 
+const SCAN_RANGE_EXAMPLES: &str = "\
+Examples:
+  cio-hook scan-range origin/main..HEAD   commits not yet on origin/main
+  cio-hook scan-range HEAD^!              the last commit alone
+  cio-hook scan-range 'v1.0^-'            what a merge brought in (as v1.0^1..v1.0)
+  cio-hook scan-range main...feature      commits on either side since they forked";
+
 /// How reports are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -92,6 +120,130 @@ pub enum Format {
     Json,
     /// SARIF 2.1.0 (GitHub code scanning and other SARIF consumers).
     Sarif,
+}
+
+impl Format {
+    /// The name `--format` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Text => "text",
+            Format::Json => "json",
+            Format::Sarif => "sarif",
+        }
+    }
+}
+
+/// Which formats each command writes, in the order `--help` lists them: the one rule that the
+/// help text states and `commands::run` enforces.
+pub const FORMATS: &[(&[&str], &[Format])] = &[
+    (
+        &[
+            "scan-staged",
+            "pre-push",
+            "scan-message",
+            "scan-range",
+            "scan-history",
+            "scan-path",
+            "scan-package",
+        ],
+        &[Format::Text, Format::Json, Format::Sarif],
+    ),
+    (&["verify", "revoke"], &[Format::Text, Format::Json]),
+    (
+        &[
+            "allow",
+            "check-config",
+            "install",
+            "uninstall",
+            "baseline",
+            "pre-receive",
+        ],
+        &[Format::Text],
+    ),
+];
+
+/// The formats the command called `name` writes.
+pub fn formats_of(name: &str) -> &'static [Format] {
+    FORMATS
+        .iter()
+        .find(|(names, _)| names.contains(&name))
+        .map_or(&[Format::Text], |(_, formats)| formats)
+}
+
+/// `text, json`: formats as a list.
+pub fn format_list(formats: &[Format]) -> String {
+    let names: Vec<&str> = formats.iter().map(|format| format.name()).collect();
+    names.join(", ")
+}
+
+/// `text, json or sarif`: formats as a choice.
+pub fn format_choice(formats: &[Format]) -> String {
+    let names: Vec<&str> = formats.iter().map(|format| format.name()).collect();
+    match names.split_last() {
+        Some((last, [])) => last.to_string(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
+    }
+}
+
+/// The long help of `--format`, from [`FORMATS`].
+fn format_help() -> String {
+    let mut help = String::from("How to write the report. Each command writes only these:\n");
+    for (names, formats) in FORMATS {
+        help.push_str(&format!(
+            "  {}: {}\n",
+            names.join(", "),
+            format_list(formats)
+        ));
+    }
+    help.push_str(
+        "A format the command does not write is refused (exit 2). On any error, json and sarif \
+         still write a document that says the run failed (never a report).",
+    );
+    help
+}
+
+/// The command line as parsed, with the help of each subcommand fitted to it (see [`command`]).
+pub fn parse() -> Result<Cli, clap::Error> {
+    let mut command = command();
+    let matches = command.try_get_matches_from_mut(std::env::args_os())?;
+    Cli::from_arg_matches(&matches).map_err(|err| err.format(&mut command))
+}
+
+/// The clap command with each subcommand's help fitted to it: global options under their own
+/// heading, `--format` only where the command writes more than text (and its long text only on
+/// the top level), `--hook` and `--verbose` only on the scan commands, which they change.
+pub fn command() -> clap::Command {
+    let mut command = Cli::command();
+    let global = |id: &str| -> clap::Arg {
+        Cli::command()
+            .get_arguments()
+            .find(|arg| arg.get_id() == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("no global option {id}"))
+    };
+    let names: Vec<String> = command
+        .get_subcommands()
+        .map(|sub| sub.get_name().to_string())
+        .collect();
+    for name in names {
+        let formats = formats_of(&name);
+        let scan = SCAN_COMMANDS.contains(&name.as_str());
+        // A subcommand's own copy of a global option replaces the propagated one in its help;
+        // the value still reaches the top level as the global option's.
+        let format = global("format")
+            .hide(formats.len() == 1)
+            .hide_possible_values(true)
+            .help(format!(
+                "Report format: {} (see `cio-hook --help`)",
+                format_choice(formats)
+            ))
+            .long_help(None::<&str>);
+        let hook = global("hook").hide(!scan);
+        let verbose = global("verbose").hide(!scan);
+        command = command.mut_subcommand(&name, |sub| sub.arg(format).arg(hook).arg(verbose));
+    }
+    command
 }
 
 #[derive(Debug, Subcommand)]
@@ -121,8 +273,12 @@ pub enum Command {
         file: PathBuf,
     },
     /// Scan the commits of a revision range, such as `origin/main..HEAD`.
+    #[command(after_help = SCAN_RANGE_EXAMPLES)]
     ScanRange {
-        /// A revision (all its history), `A..B` or `A...B`.
+        /// The commits to scan, in git's notation: `A..B` (in B, not in A), `A...B` (in either,
+        /// not in both), `X^!` (commit X alone), `X^-N` (what X adds over its parent N, as
+        /// `X^N..X`; `X^-` is `X^-1`), `X^@` (X's parents and their history), or a revision X
+        /// with all its history.
         revspec: String,
     },
     /// Scan every commit reachable from any ref.
@@ -180,7 +336,8 @@ pub enum Command {
     /// Ask crates.io whether tokens found are live (read-only; asks before sending anything).
     /// Exit 0: none is live; 1: one is live; 2: could not tell, or an error.
     Verify {
-        /// Fingerprints (`sha256:…`) of the tokens to check; every token found when none is given.
+        /// Fingerprints (`sha256:…`, or a unique start of one) of the tokens to check; every
+        /// token found when none is given.
         fingerprints: Vec<String>,
         #[command(flatten)]
         scope: TokenScope,
@@ -191,7 +348,7 @@ pub enum Command {
     /// Exit 0: revoked, or not live; 1: live but only revocable on crates.io's website;
     /// 2: not sent, outcome unknown, or an error.
     Revoke {
-        /// The fingerprint (`sha256:…`) of the token to revoke.
+        /// The fingerprint (`sha256:…`, or a unique start of one) of the token to revoke.
         fingerprint: String,
         #[command(flatten)]
         scope: TokenScope,
@@ -241,4 +398,54 @@ pub struct Network {
 
 fn parse_seconds(text: &str) -> Result<std::time::Duration, String> {
     cio_hook::pre_receive::policy::parse_timeout(text).map_err(|err| err.to_string())
+}
+
+impl Command {
+    /// The command's name on the command line.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::ScanStaged => "scan-staged",
+            Command::PrePush { .. } => "pre-push",
+            Command::PreReceive { .. } => "pre-receive",
+            Command::ScanMessage { .. } => "scan-message",
+            Command::ScanRange { .. } => "scan-range",
+            Command::ScanHistory => "scan-history",
+            Command::ScanPath { .. } => "scan-path",
+            Command::ScanPackage { .. } => "scan-package",
+            Command::Allow { .. } => "allow",
+            Command::CheckConfig => "check-config",
+            Command::Install { .. } => "install",
+            Command::Uninstall => "uninstall",
+            Command::Verify { .. } => "verify",
+            Command::Revoke { .. } => "revoke",
+            Command::Baseline { .. } => "baseline",
+        }
+    }
+
+    /// Whether the command writes `format`.
+    pub fn writes(&self, format: Format) -> bool {
+        formats_of(self.name()).contains(&format)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every subcommand clap knows is in the table exactly once.
+    #[test]
+    fn every_command_has_its_formats() {
+        let listed: Vec<&str> = FORMATS
+            .iter()
+            .flat_map(|(names, _)| names.iter().copied())
+            .collect();
+        let mut known: Vec<String> = Cli::command()
+            .get_subcommands()
+            .map(|command| command.get_name().to_string())
+            .collect();
+        known.sort();
+        let mut sorted = listed.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, known);
+    }
 }

@@ -5,8 +5,6 @@ mod commands;
 
 use std::sync::OnceLock;
 
-use clap::Parser;
-
 use cio_hook::redact::redact_text;
 use cio_hook::EXIT_ERROR;
 
@@ -22,7 +20,7 @@ fn main() {
     {
         std::process::exit(commands::run_credential_provider());
     }
-    let cli = match cli::Cli::try_parse() {
+    let cli = match cli::parse() {
         Ok(cli) => cli,
         Err(err) => {
             // clap echoes arguments in its messages; a token passed by mistake must not be.

@@ -61,6 +61,30 @@ pub fn redact_text(bytes: &[u8]) -> String {
     out
 }
 
+/// A placeholder (`cioxxxx…`, cargo's documented example) in full, control characters escaped:
+/// it is not a secret, and a reader must see what was classed as one.
+pub fn show_placeholder(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for c in String::from_utf8_lossy(bytes).chars() {
+        push_escaped(&mut out, c, "\\t");
+    }
+    out
+}
+
+/// `bytes` with every token in them redacted and nothing else changed (invalid UTF-8 and control
+/// characters kept): the lossless form of a path for machine-readable reports.
+pub fn redact_bytes(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut copied_to = 0;
+    for found in find_tokens(bytes) {
+        out.extend_from_slice(&bytes[copied_to..found.start]);
+        out.extend_from_slice(redact_token(&bytes[found.start..found.end]).as_bytes());
+        copied_to = found.end;
+    }
+    out.extend_from_slice(&bytes[copied_to..]);
+    out
+}
+
 /// A path or label for one-line display: tokens redacted, and control characters (a newline in a
 /// file name, say) escaped so that a report line stays one line.
 pub fn display_path(bytes: &[u8]) -> String {

@@ -150,11 +150,14 @@ pub fn open_from_env() -> Result<Opened> {
             return Err(UnsupportedFormat::new(&cwd, extensions.join(", "), Some(git_dir)).into());
         }
     }
-    Err(anyhow!(
-        "{} is not in a git repository ({})",
-        cwd.display(),
-        libgit2_error.message()
-    ))
+    if libgit2_error.code() == git2::ErrorCode::NotFound {
+        // git's wording; libgit2's "could not find repository at '.'" says less.
+        return Err(anyhow!(
+            "not a git repository (or any of the parent directories): {}",
+            cwd.display()
+        ));
+    }
+    Err(anyhow!("{}: {}", cwd.display(), libgit2_error.message()))
 }
 
 /// A repository in a format neither libgit2 nor the git CLI here reads. `install` branches on

@@ -13,7 +13,10 @@ use crate::allow::{is_allowlist_file, Allowlist, Verdict};
 use crate::detect::{
     candidate_lines, find_in_credentials_file, find_in_line, find_in_path, Detection, FileHint,
 };
-use crate::redact::{display_path, fingerprint, preview_line, redact_text, redact_token};
+use crate::redact::{
+    display_path, fingerprint, preview_line, redact_bytes, redact_text, redact_token,
+    show_placeholder,
+};
 use crate::report::{Finding, Report, Scope, Status, INLINE_ALLOW_MARKER};
 use crate::source::pack::{PackVerdicts, Packs, ScanMode};
 use crate::source::pre_push::{plan_push, PushPlan, RefUpdate};
@@ -105,6 +108,8 @@ impl Scanner {
     /// The findings in one piece of added text.
     pub fn findings_in(&self, added: &AddedText<'_>) -> Vec<Finding> {
         let path = display_path(&added.path);
+        let real_path = redact_bytes(&added.path);
+        let path_bytes = (real_path != path.as_bytes()).then_some(real_path);
         let fs_path = path_from_bytes(&added.path);
         let hint = FileHint::for_path(&added.path);
         let finding = |detection: Detection, line: Option<(&[u8], u32)>, preview| {
@@ -128,12 +133,14 @@ impl Scanner {
             Finding {
                 rule: detection.rule,
                 encoding: detection.encoding,
+                registry: detection.registry.clone(),
                 path: path.clone(),
+                path_bytes: path_bytes.clone(),
                 commit: added.commit.clone(),
                 line: line_number,
                 column,
                 offset,
-                token: redact_token(&detection.secret),
+                token: shown_secret(&detection),
                 preview,
                 status: self.status(&fs_path, &detection, &fingerprint),
                 fingerprint,
@@ -268,7 +275,9 @@ impl Scanner {
             );
         }
         Ok(Report {
-            scope: Scope::Staged,
+            scope: Scope::Staged {
+                first_commit: repo.head().is_err(),
+            },
             findings: self.findings_from(|sink| staged::added_in_index(repo, sink))?,
             commits_scanned: 0,
         })
@@ -616,13 +625,18 @@ pub fn add_object_dirs(repo: &Repository, dirs: &[PathBuf]) -> Result<()> {
 fn redacted_spans(detections: &[Detection]) -> Vec<(std::ops::Range<usize>, String)> {
     detections
         .iter()
-        .map(|detection| {
-            (
-                detection.start..detection.end,
-                redact_token(&detection.secret),
-            )
-        })
+        .map(|detection| (detection.start..detection.end, shown_secret(detection)))
         .collect()
+}
+
+/// How reports show a detection's secret: redacted, or in full when it is a placeholder (not a
+/// secret; the reader must see what was classed as one).
+fn shown_secret(detection: &Detection) -> String {
+    if detection.placeholder {
+        show_placeholder(&detection.secret)
+    } else {
+        redact_token(&detection.secret)
+    }
 }
 
 /// Labels each finding's commit (or tag) with the pushed refs that carry it.

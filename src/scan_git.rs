@@ -27,8 +27,11 @@ impl Scanner {
             );
         }
         let changes = git_cli::staged_changes(repo)?;
+        let has_head = git_cli::git_succeeds(repo, &["rev-parse", "--verify", "--quiet", "HEAD"])?;
         Ok(Report {
-            scope: Scope::Staged,
+            scope: Scope::Staged {
+                first_commit: !has_head,
+            },
             findings: self.findings_in_changes(repo, &changes)?,
             commits_scanned: 0,
         })

@@ -149,3 +149,30 @@ fn baseline_of_a_clean_history_writes_nothing() {
         .expect_contains("0 baseline entries added");
     assert!(!repo.path.join(".ciokeyignore.toml").exists());
 }
+
+#[test]
+fn baseline_reminds_to_commit_the_file_and_counts_in_good_grammar() {
+    let repo = Repo::new();
+    let token = api_token(1720);
+    repo.commit_file_unchecked("ci.env", &format!("TOKEN={token}\n"), "ci env");
+    let run = repo.cio_hook(&["baseline"]);
+    run.expect_code(0)
+        .expect_contains("1 baseline entry added")
+        .expect_contains("git add .ciokeyignore.toml && git commit");
+    let run = repo.cio_hook(&["check-config"]);
+    run.expect_code(0)
+        .expect_contains("1 of them is a baseline entry for a token already in history");
+    assert!(!run.all().contains("1 of them are"), "{}", run.all());
+    // Once tracked, the reminder is not repeated.
+    repo.git_ok(&["add", ".ciokeyignore.toml"]);
+    repo.git_ok(&["commit", "-q", "--no-verify", "-m", "baseline"]);
+    let second = api_token(1721);
+    repo.commit_file_unchecked("ci2.env", &format!("TOKEN={second}\n"), "ci env 2");
+    let run = repo.cio_hook(&["baseline"]);
+    run.expect_code(0).expect_contains("1 baseline entry added");
+    assert!(
+        !run.all().contains("git add .ciokeyignore.toml"),
+        "{}",
+        run.all()
+    );
+}

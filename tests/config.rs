@@ -196,6 +196,49 @@ fn allow_refuses_a_past_expiry_and_a_fingerprint_without_its_prefix() {
 }
 
 #[test]
+fn allow_refuses_a_placeholder_and_the_template_reason() {
+    let (repo, _token) = repo_with_staged_token(230);
+    let fingerprint = first_fingerprint(&repo);
+    repo.cio_hook(&["allow", &fingerprint, "--reason", "why this is safe"])
+        .expect_code(2)
+        .expect_contains("\"why this is safe\" is the template's wording");
+    repo.cio_hook(&["allow", &fingerprint, "--reason", " Why this is safe. "])
+        .expect_code(2);
+    let placeholder = ["cio", &"x".repeat(32)].concat();
+    repo.write("docs/setup.md", format!("cargo login {placeholder}\n"));
+    repo.git_ok(&["add", "docs/setup.md"]);
+    let json = repo.cio_hook(&["scan-path", "docs/setup.md", "--format", "json"]);
+    let report: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let placeholder_fingerprint = report["findings"][0]["fingerprint"].as_str().unwrap();
+    repo.cio_hook(&["allow", placeholder_fingerprint, "--reason", "docs example"])
+        .expect_code(2)
+        .expect_contains(&format!(
+            "{placeholder_fingerprint} is a placeholder's (at docs/setup.md:1:13), which never \
+             blocks: no entry is needed"
+        ));
+    assert!(!repo.path.join(ALLOWLIST).exists());
+}
+
+#[test]
+fn check_config_says_an_entry_matches_only_a_placeholder() {
+    let repo = Repo::new();
+    let placeholder = ["cio", &"x".repeat(32)].concat();
+    repo.write("docs/setup.md", format!("cargo login {placeholder}\n"));
+    repo.write(
+        ALLOWLIST,
+        "[[allow]]\npath = \"docs/\"\nreason = \"examples\"\n",
+    );
+    repo.git_ok(&["add", "."]);
+    repo.git_ok(&["commit", "-q", "--no-verify", "-m", "docs"]);
+    let run = repo.cio_hook(&["check-config"]);
+    run.expect_code(1).expect_contains(&format!(
+        ".ciokeyignore.toml:1: matches only a placeholder (docs/setup.md:1:13 {placeholder}), \
+         which never blocks: not needed; remove it"
+    ));
+    assert!(!run.stdout.contains("matches nothing"), "{}", run.stdout);
+}
+
+#[test]
 fn check_config_lists_duplicate_entries() {
     let (repo, token) = repo_with_staged_token(205);
     let fingerprint = first_fingerprint(&repo);
@@ -233,6 +276,8 @@ fn an_untracked_allowlist_gets_a_warning_that_does_not_block() {
     assert!(run.stderr.contains(warning), "{}", run.stderr);
     let run = repo.commit("fixture, allowlist not added", &[]);
     run.expect_code(0).expect_contains(warning);
+    // Once per commit: the commit-msg hook does not repeat what pre-commit said.
+    assert_eq!(run.all().matches(warning).count(), 1, "{}", run.all());
     repo.git_ok(&["add", ALLOWLIST]);
     let run = repo.cio_hook(&["scan-staged"]);
     run.expect_code(0);
@@ -396,26 +441,41 @@ fn errors_read_as_git_would_say_them() {
 fn format_is_refused_where_it_does_not_apply() {
     let repo = Repo::new();
     let fingerprint = format!("sha256:{}", "a".repeat(64));
-    for args in [
-        &["check-config"][..],
+    let text_only: [&[&str]; 6] = [
+        &["check-config"],
         &["install"],
         &["uninstall"],
         &["allow", &fingerprint, "--reason", "r"],
         &["pre-receive"],
-    ] {
+        &["baseline"],
+    ];
+    let mut cases: Vec<(Vec<&str>, &str, &str)> = Vec::new();
+    for args in text_only {
         for format in ["json", "sarif"] {
-            let mut args = args.to_vec();
-            args.extend(["--format", format]);
-            let run = repo.cio_hook(&args);
-            assert!(
-                error_of(&run).contains(&format!(
-                    "--format {format} applies to the scan commands (scan-staged, pre-push, \
-                     scan-range, scan-history, scan-path, scan-package); {} writes text only",
-                    args[0]
-                )),
-                "{}",
-                run.all()
-            );
+            cases.push((args.to_vec(), format, "text"));
+        }
+    }
+    for args in [&["verify", &fingerprint][..], &["revoke", &fingerprint]] {
+        cases.push((args.to_vec(), "sarif", "text or json"));
+    }
+    for (mut args, format, written) in cases {
+        let command = args[0];
+        args.extend(["--format", format]);
+        let run = repo.cio_hook(&args);
+        run.expect_code(2);
+        assert!(
+            error_of(&run).ends_with(&format!(
+                "{command} writes {written} reports, not {format} (see `cio-hook --help`)"
+            )),
+            "{}",
+            run.all()
+        );
+        // The refusal is a run that failed: json and sarif still get the document saying so,
+        // never a report.
+        if format == "json" {
+            let document: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+            assert_eq!(document["blocked"], true, "{document}");
+            assert!(document.get("findings").is_none(), "{document}");
         }
     }
     assert!(!repo.path.join(".git/hooks/pre-commit").exists());
@@ -423,6 +483,24 @@ fn format_is_refused_where_it_does_not_apply() {
     repo.cio_hook(&["install", "--format", "text"])
         .expect_code(0);
     assert!(repo.path.join(".git/hooks/pre-commit").exists());
+}
+
+/// The global help states the rule of the same table the check enforces: every command with
+/// the formats it writes.
+#[test]
+fn global_help_lists_the_formats_of_every_command() {
+    let repo = Repo::new();
+    let help = repo.cio_hook(&["--help"]);
+    help.expect_code(0);
+    for line in [
+        "scan-staged, pre-push, scan-message, scan-range, scan-history, scan-path, scan-package: \
+         text, json, sarif",
+        "verify, revoke: text, json",
+        "allow, check-config, install, uninstall, baseline, pre-receive: text",
+    ] {
+        assert!(help.stdout.contains(line), "{line}\n{}", help.stdout);
+    }
+    assert!(!help.stdout.contains("Other commands write text only"));
 }
 
 #[test]
@@ -452,7 +530,10 @@ fn an_error_is_a_valid_json_or_sarif_document_that_says_the_run_failed() {
             "the following required arguments were not provided: <REVSPEC>",
         ),
         (vec!["scan-stagde"], "unrecognized subcommand 'scan-stagde'"),
-        (vec!["check-config"], "applies to the scan commands"),
+        (
+            vec!["check-config"],
+            "check-config writes text reports, not",
+        ),
     ];
     for (args, expected) in cases {
         let mut json_args = args.clone();

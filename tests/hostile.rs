@@ -416,7 +416,10 @@ fn not_a_repository_fails_closed() {
             .output()
             .unwrap(),
     );
-    assert_fails_closed(&run, "not in a git repository");
+    assert_fails_closed(
+        &run,
+        "not a git repository (or any of the parent directories)",
+    );
 }
 
 /// Every command path with a planted token: no full token in any output or written file.

@@ -139,10 +139,18 @@ fn install_puts_every_hook_in_place_and_uninstall_removes_them() {
     for hook in hooks {
         run.expect_contains(&format!(".git/hooks/{hook}"));
     }
-    repo.cio_hook(&["uninstall"]).expect_code(0);
+    let run = repo.cio_hook(&["uninstall"]);
+    run.expect_code(0);
     for hook in hooks {
         assert!(!repo.path.join(".git/hooks").join(hook).exists(), "{hook}");
+        run.expect_contains(&format!(".git/hooks/{hook}"));
     }
+    // Only what was there is listed: no pre-receive in a normal repository.
+    assert!(!run.all().contains("pre-receive"), "{}", run.all());
+    assert!(!run.all().contains("not installed"), "{}", run.all());
+    let again = repo.cio_hook(&["uninstall"]);
+    again.expect_code(0).expect_contains("nothing to remove");
+    assert_eq!(again.stdout.lines().count(), 1, "{}", again.stdout);
 }
 
 #[test]

@@ -738,9 +738,11 @@ fn mirrors() -> Vec<PathBuf> {
     .map(|name| Path::new("/work/.mirror").join(name).join("repo"))
     .filter(|path| path.join("objects/pack").is_dir())
     .collect();
-    if mirrors.is_empty() {
-        eprintln!("no mirrors under /work/.mirror: nothing to check");
-    }
+    assert!(
+        !mirrors.is_empty(),
+        "these checks need at least one bare mirror under /work/.mirror, such as \
+         `git clone --mirror https://github.com/rust-lang/cargo /work/.mirror/rust-lang+cargo/repo`"
+    );
     mirrors
 }
 

@@ -320,8 +320,17 @@ fn outside_a_repository_is_an_error() {
             .output()
             .unwrap(),
     );
-    run.expect_code(2)
-        .expect_contains("is not in a git repository");
+    // git's own wording, with the directory, and nothing of libgit2's.
+    let dir_shown = dir.path().canonicalize().unwrap();
+    run.expect_code(2).expect_contains(&format!(
+        "cio-hook: error: not a git repository (or any of the parent directories): {}",
+        dir_shown.display()
+    ));
+    assert!(
+        !run.all().contains("could not find repository"),
+        "{}",
+        run.all()
+    );
     // Run by hand, nothing is being blocked: the error alone, no bypass hint.
     assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
 }

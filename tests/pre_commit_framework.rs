@@ -51,7 +51,7 @@ fn find_or_install_pre_commit() -> PathBuf {
 
 /// The README's framework set-up: its `.pre-commit-config.yaml` block, with `repo` and `rev`
 /// replaced by `repo` and `rev`, and the arguments of its `pre-commit install` command.
-fn readme_framework_setup(repo: &Path, rev: &str) -> (String, Vec<String>) {
+fn readme_framework_setup(repo: &Path, rev: Option<&str>) -> (String, Vec<String>) {
     let readme = std::fs::read_to_string(checkout().join("README.md")).unwrap();
     let section = &readme[readme
         .find("**3. The [pre-commit](https://pre-commit.com) framework**")
@@ -70,7 +70,10 @@ fn readme_framework_setup(repo: &Path, rev: &str) -> (String, Vec<String>) {
                 format!("{indent}- repo: {}\n", repo.display())
             } else if line.trim_start().starts_with("rev:") {
                 replaced.1 += 1;
-                format!("{indent}rev: {rev}\n")
+                match rev {
+                    Some(rev) => format!("{indent}rev: {rev}\n"),
+                    None => format!("{line}\n"),
+                }
             } else {
                 format!("{line}\n")
             }
@@ -106,7 +109,7 @@ impl FrameworkRepo {
                 .unwrap(),
         );
         head.expect_code(0);
-        let (config, install) = readme_framework_setup(&checkout(), head.stdout.trim());
+        let (config, install) = readme_framework_setup(&checkout(), Some(head.stdout.trim()));
         repo.write(".pre-commit-config.yaml", config);
         let framework = FrameworkRepo { repo, pre_commit };
         let install: Vec<&str> = install.iter().map(String::as_str).collect();
@@ -151,6 +154,41 @@ impl FrameworkRepo {
             .code
             == 0
     }
+}
+
+/// The README's `rev` placeholder, copied as it is, draws no warning from pre-commit, and
+/// `pre-commit autoupdate` replaces it with the repository's newest commit, as the README says.
+#[test]
+fn readme_rev_placeholder_is_filled_in_by_autoupdate_without_a_warning() {
+    let pre_commit = pre_commit();
+    let repo = Repo::new();
+    let (config, _) = readme_framework_setup(&checkout(), None);
+    repo.write(".pre-commit-config.yaml", &config);
+    let autoupdate = Run::from_output(
+        common::clean_command(&pre_commit, &repo.path)
+            .env("PRE_COMMIT_HOME", target_dir().join("pre-commit-home"))
+            .arg("autoupdate")
+            .output()
+            .unwrap(),
+    );
+    autoupdate.expect_code(0);
+    assert!(
+        !autoupdate.all().contains("mutable reference"),
+        "{}",
+        autoupdate.all()
+    );
+    let head = Run::from_output(
+        common::clean_command("git", &checkout())
+            .args(["rev-parse", "HEAD"])
+            .output()
+            .unwrap(),
+    );
+    let updated = std::fs::read_to_string(repo.path.join(".pre-commit-config.yaml")).unwrap();
+    let rev_line = updated
+        .lines()
+        .find(|line| line.trim_start().starts_with("rev:"))
+        .unwrap();
+    assert!(rev_line.contains(head.stdout.trim()), "{updated}");
 }
 
 #[test]

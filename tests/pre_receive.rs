@@ -14,12 +14,12 @@ struct Fixture {
 }
 
 impl Fixture {
-    fn new(transport: Transport) -> Option<Fixture> {
-        let server = GitServer::start(transport)?;
+    fn new(transport: Transport) -> Fixture {
+        let server = GitServer::start(transport);
         let client = Repo::new();
         client.git_ok(&["remote", "add", "origin", &server.url]);
         client.commit_file_unchecked("README.md", "# demo\n", "initial");
-        Some(Fixture { client, server })
+        Fixture { client, server }
     }
 
     /// Pushes with `git push origin ARGS…`.
@@ -63,13 +63,13 @@ impl Fixture {
 macro_rules! on_every_transport {
     ($($scenario:ident),* $(,)?) => {
         mod local {
-            $(#[test] fn $scenario() { if let Some(f) = super::Fixture::new(super::Transport::Local) { super::$scenario(&f) } })*
+            $(#[test] fn $scenario() { super::$scenario(&super::Fixture::new(super::Transport::Local)) })*
         }
         mod daemon {
-            $(#[test] fn $scenario() { if let Some(f) = super::Fixture::new(super::Transport::Daemon) { super::$scenario(&f) } })*
+            $(#[test] fn $scenario() { super::$scenario(&super::Fixture::new(super::Transport::Daemon)) })*
         }
         mod http {
-            $(#[test] fn $scenario() { if let Some(f) = super::Fixture::new(super::Transport::Http) { super::$scenario(&f) } })*
+            $(#[test] fn $scenario() { super::$scenario(&super::Fixture::new(super::Transport::Http)) })*
         }
     };
 }
@@ -86,6 +86,11 @@ on_every_transport!(
     bypass_is_honoured_only_when_enabled_and_logged,
 );
 
+/// Whether the rejection of pushing main again still shows a `<commit>` placeholder.
+fn run_all_contains_placeholder(f: &Fixture) -> bool {
+    f.push(&["main"]).all().contains("<commit>")
+}
+
 fn update_with_a_token_is_rejected(f: &Fixture) {
     f.push_ok(&["main"]);
     let before = f.server.ref_oid("main");
@@ -100,7 +105,11 @@ fn update_with_a_token_is_rejected(f: &Fixture) {
         ))
         .expect_contains("config/ci.toml:1:19")
         .expect_contains("revoke it")
-        .expect_contains("git rebase -i");
+        .expect_contains(&format!("git rebase -i {}~1", &commit[..10]));
+    assert!(
+        !run_all_contains_placeholder(f),
+        "the advice names the real commit"
+    );
     assert_eq!(f.server.ref_oid("main"), before);
 }
 
@@ -244,18 +253,39 @@ fn bypass_is_honoured_only_when_enabled_and_logged(f: &Fixture) {
     assert!(!log.exists());
     // Allowed: the push goes through, said on the remote: lines and logged.
     f.set_config("ciohook.allowBypass", "true");
-    f.push_rejected(&["-o", "ciohook.bypass=", "main"])
-        .expect_contains("a bypass needs a reason");
-    f.push_ok(&["-o", &bypass, "main"])
+    // An empty reason is refused as such: the bypass is enabled, the check did run.
+    let empty = f.push_rejected(&["-o", "ciohook.bypass=", "main"]);
+    empty.expect_contains(
+        "remote: cio-hook: push rejected: a bypass needs a reason: git push -o \
+         ciohook.bypass=\"why\"",
+    );
+    assert!(!empty.all().contains("could not run"), "{}", empty.all());
+    assert!(!empty.all().contains("cio-hook: error"), "{}", empty.all());
+    let accepted = f.push_ok(&["-o", &bypass, "main"]);
+    accepted
         .expect_no_full_token(&[&token])
         .expect_contains("remote: cio-hook: push let through by a bypass")
-        .expect_contains("remote: cio-hook: bypass by ")
         .expect_contains("incident 7");
+    // One line says who bypassed and why, not two near-duplicates.
+    let bypass_lines: Vec<&str> = accepted
+        .stderr
+        .lines()
+        .filter(|line| line.contains("incident 7"))
+        .collect();
+    assert_eq!(bypass_lines.len(), 1, "{}", accepted.all());
+    assert!(
+        bypass_lines[0].contains("cio-hook: bypass by "),
+        "{}",
+        accepted.all()
+    );
+    assert!(!accepted.all().contains("(found)"), "{}", accepted.all());
     assert_eq!(f.server.ref_oid("main"), Some(commit.clone()));
     let logged = std::fs::read_to_string(&log).unwrap();
     assert!(!logged.contains(&token), "{logged}");
     let record: serde_json::Value = serde_json::from_str(logged.trim()).unwrap();
     assert!(record["reason"].as_str().unwrap().starts_with("incident 7"));
+    // Named even where no variable names the pusher (USER unset, as under a web server).
+    assert_ne!(record["pusher"], "unknown", "{record}");
     assert_eq!(record["outcome"], "found");
     let findings = record["findings"].as_array().unwrap();
     assert_eq!(findings.len(), 1);
@@ -267,7 +297,7 @@ fn bypass_is_honoured_only_when_enabled_and_logged(f: &Fixture) {
 
 #[test]
 fn allowed_by_the_servers_own_allowlist() {
-    let f = Fixture::new(Transport::Local).unwrap();
+    let f = Fixture::new(Transport::Local);
     f.push_ok(&["main"]);
     let token = api_token(10);
     let fingerprint = fingerprint_of(&f, &token);
@@ -292,7 +322,7 @@ fn allowed_by_the_servers_own_allowlist() {
 
 #[test]
 fn allowed_by_the_default_branch_but_not_by_the_push_itself() {
-    let f = Fixture::new(Transport::Local).unwrap();
+    let f = Fixture::new(Transport::Local);
     let token = api_token(11);
     let fingerprint = fingerprint_of(&f, &token);
     let entry =
@@ -340,7 +370,7 @@ fn allowed_by_the_default_branch_but_not_by_the_push_itself() {
 
 #[test]
 fn hook_without_the_quarantine_variables_rejects() {
-    let f = Fixture::new(Transport::Local).unwrap();
+    let f = Fixture::new(Transport::Local);
     f.server.set_hook(
         "#!/bin/sh\nexec env -u GIT_QUARANTINE_PATH -u GIT_OBJECT_DIRECTORY \
          -u GIT_ALTERNATE_OBJECT_DIRECTORIES cio-hook pre-receive\n",
@@ -363,7 +393,7 @@ fn hook_without_the_quarantine_variables_rejects() {
 
 #[test]
 fn garbage_on_stdin_rejects() {
-    let f = Fixture::new(Transport::Local).unwrap();
+    let f = Fixture::new(Transport::Local);
     let head = f.client.head();
     let zero = "0".repeat(40);
     let garbage = [
@@ -397,7 +427,7 @@ fn garbage_on_stdin_rejects() {
 
 #[test]
 fn namespaces_are_separate_repositories() {
-    let f = Fixture::new(Transport::Local).unwrap();
+    let f = Fixture::new(Transport::Local);
     let receive =
         |namespace: &str| format!("--receive-pack=git --namespace={namespace} receive-pack");
     f.push_ok(&[&receive("one"), "main"]);
@@ -448,7 +478,7 @@ fn namespaces_are_separate_repositories() {
 
 #[test]
 fn install_pre_receive_in_a_bare_repository_keeps_and_chains_an_existing_hook() {
-    let f = Fixture::new(Transport::Local).unwrap();
+    let f = Fixture::new(Transport::Local);
     let hook = f.server.repo.join("hooks/pre-receive");
     let ours = std::fs::read_to_string(&hook).unwrap();
     assert!(ours.contains("cio-hook pre-receive") || ours.contains("pre-receive"));
@@ -495,7 +525,7 @@ fn fingerprint_of(f: &Fixture, token: &str) -> String {
 fn a_long_push_is_read_from_the_quarantine_by_every_worker() {
     // Long pushes are scanned by one thread per core, each with its own handle on the
     // repository: every handle must read the quarantine, or the push could not be judged.
-    let f = Fixture::new(Transport::Local).unwrap();
+    let f = Fixture::new(Transport::Local);
     f.push_ok(&["main"]);
     let token = api_token(16);
     let mut stream = String::new();
@@ -536,7 +566,7 @@ fn a_long_push_is_read_from_the_quarantine_by_every_worker() {
 
 #[test]
 fn a_long_list_is_capped_and_tagged_blobs_are_scanned() {
-    let f = Fixture::new(Transport::Local).unwrap();
+    let f = Fixture::new(Transport::Local);
     f.push_ok(&["main"]);
     let tokens: Vec<String> = (100..112).map(api_token).collect();
     let text: String = tokens

@@ -135,7 +135,7 @@ fn only_a_hook_speaks_of_blocking_and_bypassing() {
     let by_hand = outside(&[]);
     by_hand
         .expect_code(2)
-        .expect_contains("not in a git repository");
+        .expect_contains("not a git repository (or any of the parent directories)");
     assert_eq!(by_hand.stderr.lines().count(), 1, "{}", by_hand.stderr);
     assert!(!by_hand.all().contains("blocked"), "{}", by_hand.all());
     assert!(!by_hand.all().contains("--no-verify"), "{}", by_hand.all());

@@ -350,3 +350,24 @@ fn the_check_catches_each_mistake() {
     let headings: Vec<String> = render(fine).headings.into_iter().map(|(_, h)| h).collect();
     assert_eq!(headings, ["Title", "Next"]);
 }
+
+/// Every program the tests start, and how the README names it.
+const TEST_PREREQUISITES: &[&str] = &["git", "python3", "lighttpd"];
+
+/// The README's first screen names every program the test suite needs: a test whose tool is
+/// missing fails, and a new user should know that before running `cargo test`.
+#[test]
+fn readme_first_screen_names_every_test_prerequisite() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let first_screen: String = readme.lines().take(30).collect::<Vec<_>>().join("\n");
+    let missing: Vec<&str> = TEST_PREREQUISITES
+        .iter()
+        .copied()
+        .filter(|tool| !first_screen.contains(&format!("`{tool}`")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "the README's first 30 lines do not name {missing:?}"
+    );
+}

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{api_token, clean_command, iso_author_date, Repo, Run};
+use common::{api_token, clean_command, iso_author_date, trusted_publishing_token, Repo, Run};
 
 /// A repository with a bare remote `origin` (no hooks: these tests run the commands directly).
 fn repo_with_origin() -> Repo {
@@ -100,8 +100,7 @@ fn a_token_in_an_annotated_tag_is_fixed_by_recreating_the_tag() {
         .expect_no_full_token(&[&token])
         .expect_contains("(tag message):1:")
         .expect_contains("Annotated tag v1.0.0 holds it in its message")
-        .expect_contains("git tag -d v1.0.0")
-        .expect_contains("git tag -a v1.0.0 <commit>");
+        .expect_contains("git tag -f -a v1.0.0 'v1.0.0^{}'");
     assert!(!run.all().contains("git rebase -i"), "{}", run.all());
     assert!(!run.all().contains("--amend"), "{}", run.all());
 }
@@ -287,4 +286,106 @@ fn history_findings_carry_author_and_date() {
     assert_eq!(commit["author"], "Ann Example <ann@example.invalid>");
     assert_eq!(commit["date"], "2026-03-04T05:06:07+01:00");
     assert!(commit.get("stash").is_none(), "{json:#}");
+}
+
+#[test]
+fn an_alternative_registry_token_gets_its_registry_advice_not_crates_io() {
+    let repo = Repo::new();
+    repo.write(
+        ".env",
+        "CARGO_REGISTRIES_CORP_TOKEN=corp_9f8e7d6c5b4a39281706\n",
+    );
+    repo.write(
+        ".cargo/credentials.toml",
+        "[registries.corp]\ntoken = \"corp_1a2b3c4d5e6f70819283\"\n",
+    );
+    repo.git_ok(&["add", "."]);
+    let run = repo.cio_hook(&["scan-staged"]);
+    run.expect_code(1)
+        .expect_contains("This is a token of the registry `corp`, not of crates.io")
+        .expect_contains("cargo login --registry corp");
+    assert!(
+        !run.all().contains("crates.io/settings/tokens"),
+        "{}",
+        run.all()
+    );
+    assert_eq!(
+        run.all().matches("registry `corp`").count(),
+        1,
+        "{}",
+        run.all()
+    );
+    let json = repo.cio_hook(&["scan-staged", "--format", "json"]);
+    let report: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    for finding in report["findings"].as_array().unwrap() {
+        assert_eq!(finding["registry"], "corp", "{finding}");
+    }
+}
+
+#[test]
+fn a_trusted_publishing_token_gets_revoke_and_its_expiry_not_cargo_login() {
+    let repo = Repo::new();
+    let token = trusted_publishing_token(1510);
+    repo.write("ci.log", format!("using {token}\n"));
+    repo.git_ok(&["add", "."]);
+    let run = repo.cio_hook(&["scan-staged"]);
+    run.expect_code(1)
+        .expect_no_full_token(&[&token])
+        .expect_contains("expires 30 minutes after")
+        .expect_contains("cio-hook revoke sha256:");
+    assert!(!run.all().contains("cargo login"), "{}", run.all());
+    assert!(!run.all().contains("settings/tokens"), "{}", run.all());
+}
+
+#[test]
+fn staged_advice_names_the_files_and_allows_each_finding() {
+    let repo = Repo::new();
+    let (first, second) = (api_token(1511), api_token(1512));
+    repo.write(".env", format!("TOKEN={first}\n"));
+    repo.write("my notes.txt", format!("{second}\n"));
+    repo.git_ok(&["add", "."]);
+    let run = repo.cio_hook(&["scan-staged"]);
+    run.expect_code(1)
+        .expect_contains("git add .env 'my notes.txt'");
+    assert!(!run.all().contains("<file>"), "{}", run.all());
+    assert_eq!(run.stdout.matches("[[allow]]").count(), 2, "{}", run.stdout);
+    // Before the first commit there is no HEAD to restore from: `git rm --cached` unstages.
+    run.expect_contains("git rm --cached -q .env 'my notes.txt'");
+    repo.git_ok(&["rm", "--cached", "-q", ".env", "my notes.txt"]);
+    repo.cio_hook(&["scan-staged"]).expect_code(0);
+
+    // After it, the advice followed literally unstages exactly those files.
+    repo.commit_file_unchecked("README.md", "# demo\n", "initial");
+    repo.git_ok(&["add", "."]);
+    let run = repo.cio_hook(&["scan-staged"]);
+    run.expect_code(1)
+        .expect_contains("git restore --staged .env 'my notes.txt'")
+        .expect_contains("git add .env 'my notes.txt'");
+    repo.git_ok(&["restore", "--staged", ".env", "my notes.txt"]);
+    repo.cio_hook(&["scan-staged"]).expect_code(0);
+}
+
+#[test]
+fn rewrite_advice_for_a_commit_that_only_adds_the_file_is_drop_and_works() {
+    let repo = Repo::new();
+    let token = api_token(1513);
+    repo.commit_file_unchecked("README.md", "# demo\n", "initial");
+    let bad = repo.commit_file_unchecked("ci.env", &format!("TOKEN={token}\n"), "add ci env");
+    repo.git_ok(&["rm", "-q", "ci.env"]);
+    repo.git_ok(&["commit", "-q", "--no-verify", "-m", "remove ci env"]);
+    let run = repo.cio_hook(&["scan-history"]);
+    run.expect_code(1)
+        .expect_contains("remove the token from ci.env, `git add ci.env`")
+        .expect_contains("but add ci.env, mark it `drop` instead")
+        .expect_contains(&format!("git rebase -i {}~1", &bad[..10]));
+    // Follow it: drop that commit, skip the deletion if rebase stops on it.
+    let editor = format!("sed -i -e 's/^pick {} /drop {} /'", &bad[..7], &bad[..7]);
+    let rebase = repo.git_with_env(
+        &[("GIT_SEQUENCE_EDITOR", &editor)],
+        &["rebase", "-q", "-i", &format!("{}~1", &bad[..10])],
+    );
+    if rebase.code != 0 {
+        repo.git_ok(&["rebase", "--skip"]);
+    }
+    repo.cio_hook(&["scan-history"]).expect_code(0);
 }

@@ -247,3 +247,131 @@ fn install_and_uninstall_from_the_binary() {
     assert!(!repo.path.join(".git/hooks/pre-push").exists());
     repo.commit("token, unguarded", &[]).expect_code(0);
 }
+
+/// Percent-decodes a SARIF `uri` back to bytes.
+fn percent_decode(uri: &str) -> Vec<u8> {
+    let bytes = uri.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            out.push(u8::from_str_radix(&uri[i + 1..i + 3], 16).unwrap());
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Files whose names a display form cannot tell apart (a newline, a literal backslash and `n`)
+/// or cannot show (Latin-1), committed with real git: JSON keeps a printable `path` and adds the
+/// lossless `path_bytes`, SARIF percent-encodes the real bytes, and both give back the names git
+/// lists.
+#[cfg(unix)]
+#[test]
+fn json_and_sarif_paths_round_trip_to_the_real_file_names() {
+    use std::os::unix::ffi::OsStrExt;
+    let repo = Repo::new();
+    let names: [&[u8]; 4] = [
+        b"weird\nname.env",
+        b"weird\\nname.env",
+        b"lat\xe9.env",
+        b"plain.env",
+    ];
+    for (seed, name) in names.iter().enumerate() {
+        let path = repo.path.join(std::ffi::OsStr::from_bytes(name));
+        std::fs::write(path, format!("TOKEN={}\n", api_token(80 + seed as u64))).unwrap();
+    }
+    repo.git_ok(&["add", "-A"]);
+    repo.git_ok(&["commit", "-q", "--no-verify", "-m", "odd names"]);
+    // git's own list of the names, NUL-separated and unquoted.
+    let listed = std::process::Command::new("git")
+        .args(["ls-tree", "-z", "--name-only", "HEAD"])
+        .current_dir(&repo.path)
+        .output()
+        .unwrap()
+        .stdout;
+    let mut from_git: Vec<Vec<u8>> = listed
+        .split(|&b| b == 0)
+        .filter(|name| !name.is_empty())
+        .map(<[u8]>::to_vec)
+        .collect();
+    from_git.sort();
+    assert_eq!(from_git.len(), 4);
+
+    let json = repo.cio_hook(&["scan-history", "--format", "json"]);
+    json.expect_code(1);
+    let report: Value = serde_json::from_str(&json.stdout).unwrap();
+    let mut from_json: Vec<Vec<u8>> = Vec::new();
+    for finding in report["findings"].as_array().unwrap() {
+        let path = finding["path"].as_str().unwrap();
+        assert!(!path.chars().any(char::is_control), "{path:?}");
+        let bytes = match finding.get("path_bytes") {
+            Some(bytes) => bytes
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|byte| u8::try_from(byte.as_u64().unwrap()).unwrap())
+                .collect(),
+            None => path.as_bytes().to_vec(),
+        };
+        if bytes == b"plain.env" {
+            assert!(finding.get("path_bytes").is_none(), "{finding}");
+        }
+        from_json.push(bytes);
+    }
+    from_json.sort();
+    assert_eq!(from_json, from_git, "JSON paths");
+
+    let sarif = repo.cio_hook(&["scan-history", "--format", "sarif"]);
+    sarif.expect_code(1);
+    let log: Value = serde_json::from_str(&sarif.stdout).unwrap();
+    assert_eq!(common::sarif_schema_errors(&log), Vec::<String>::new());
+    let mut from_sarif: Vec<Vec<u8>> = log["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|result| {
+            let uri = result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                .as_str()
+                .unwrap();
+            percent_decode(uri)
+        })
+        .collect();
+    from_sarif.sort();
+    assert_eq!(from_sarif, from_git, "SARIF uris");
+}
+
+/// A placeholder is not a secret: every format shows it in full, so that a reader sees what was
+/// classed as one. SARIF's `informationUri` is the tool's page, not crates.io's tokens page.
+#[test]
+fn placeholders_are_shown_in_full_and_sarif_points_at_the_tool() {
+    let repo = Repo::new();
+    let placeholder = ["cio", &"x".repeat(32)].concat();
+    repo.write("docs/setup.md", format!("cargo login {placeholder}\n"));
+    repo.git_ok(&["add", "."]);
+    let text = repo.cio_hook(&["scan-staged"]);
+    text.expect_code(0)
+        .expect_contains(&format!("(not a real secret)  {placeholder}"))
+        .expect_contains(&format!("| cargo login {placeholder}"));
+    let json = repo.cio_hook(&["scan-staged", "--format", "json"]);
+    let report: Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(report["findings"][0]["token"], placeholder.as_str());
+    let sarif = repo.cio_hook(&["scan-staged", "--format", "sarif"]);
+    let log: Value = serde_json::from_str(&sarif.stdout).unwrap();
+    let result = &log["runs"][0]["results"][0];
+    assert!(
+        result["message"]["text"]
+            .as_str()
+            .unwrap()
+            .contains(&placeholder),
+        "{result}"
+    );
+    let uri = log["runs"][0]["tool"]["driver"]["informationUri"]
+        .as_str()
+        .unwrap();
+    assert!(!uri.contains("settings/tokens"), "{uri}");
+    assert!(uri.contains("cio-hook"), "{uri}");
+}

@@ -712,3 +712,80 @@ fn verify_reads_history_in_every_git_format() {
         assert_eq!(server.requests().len(), 3, "{format:?}");
     }
 }
+
+#[test]
+fn an_unknown_fingerprint_suggests_only_the_scopes_not_searched() {
+    let token = api_token(1571);
+    let repo = repo_with_history(&[&token]);
+    let absent = fingerprint(&api_token(1572));
+    let run = repo.cio_hook(&["verify", &absent, "--yes", "--api-url", &refusing_url()]);
+    run.expect_code(2)
+        .expect_contains(&format!("no token with fingerprint {absent} in "))
+        .expect_contains("--staged, --range REVSPEC, --path PATH");
+    assert!(!run.stderr.contains("--history"), "{}", run.stderr);
+    let run = repo.cio_hook(&[
+        "verify",
+        &absent,
+        "--staged",
+        "--yes",
+        "--api-url",
+        &refusing_url(),
+    ]);
+    run.expect_code(2)
+        .expect_contains("--range REVSPEC, --history, --path PATH");
+}
+
+#[test]
+fn a_unique_fingerprint_prefix_is_enough_and_an_ambiguous_one_is_refused() {
+    let wanted = api_token(1573);
+    let server = FakeCratesIo::start(&[(&wanted, Answer::Status(403, UNKNOWN_TOKEN))]);
+    // Two more tokens whose fingerprints share their first four hex digits (the shortest
+    // prefix accepted, as for git's short ids), found by a birthday search.
+    let wanted_start = fingerprint(&wanted)[..11].to_string();
+    let mut by_start: HashMap<String, String> = HashMap::new();
+    let mut others: Vec<String> = Vec::new();
+    for seed in 1574.. {
+        let token = api_token(seed);
+        let start = fingerprint(&token)[..11].to_string();
+        if start == wanted_start {
+            continue;
+        }
+        if let Some(first) = by_start.insert(start, token.clone()) {
+            others = vec![first, token];
+            break;
+        }
+    }
+    let mut all: Vec<&str> = vec![&wanted];
+    all.extend(others.iter().map(String::as_str));
+    let repo = repo_with_history(&all);
+    let prefix = &fingerprint(&wanted)[..7 + 8];
+    let run = with_server(&repo, &server.url, &["verify", prefix, "--yes"]);
+    run.expect_code(0).expect_no_full_token(&all);
+    assert!(
+        result_line(&run, &wanted).contains("not live:"),
+        "{}",
+        run.all()
+    );
+    assert_eq!(server.requests().len(), 1);
+
+    let shared = &fingerprint(&others[0])[..11];
+    let run = with_server(&repo, &server.url, &["verify", shared, "--yes"]);
+    run.expect_code(2)
+        .expect_contains(&format!("{shared} is ambiguous: it starts 2 fingerprints"))
+        .expect_contains(&fingerprint(&others[0]))
+        .expect_contains(&fingerprint(&others[1]));
+    assert_eq!(server.requests().len(), 1, "nothing more was sent");
+}
+
+#[test]
+fn another_api_url_is_not_called_crates_io() {
+    let token = api_token(1580);
+    let server = FakeCratesIo::start(&[]);
+    let repo = repo_with_history(&[&token]);
+    let run = with_server(&repo, &server.url, &["verify"]);
+    run.expect_code(2).expect_contains(&format!(
+        "verify asks before sending a token to {}",
+        server.url.trim_end_matches('/')
+    ));
+    assert!(!run.stderr.contains("to crates.io"), "{}", run.stderr);
+}

@@ -60,6 +60,13 @@ pub fn append_fingerprint_entries(path: &Path, entries: &[NewEntry]) -> anyhow::
         if entry.reason.trim().is_empty() {
             anyhow::bail!("an allowlist entry needs a reason: --reason \"why this is safe\"");
         }
+        if super::is_template_reason(&entry.reason) {
+            anyhow::bail!(
+                "--reason \"{}\" is the template's wording: say why this token may be committed \
+                 (\"revoked test fixture\", say)",
+                super::TEMPLATE_REASON
+            );
+        }
         if let Some(day) = entry.expires.filter(|&day| day < Day::today()) {
             anyhow::bail!(
                 "--expires {day} is in the past: the entry would never apply; give a later date"

@@ -7,7 +7,7 @@ use super::{is_allowlist_file, Allowlist, Day, Entry, Selector, Verdict};
 
 impl Entry {
     /// Whether this entry selects a token with the given text, fingerprint and path.
-    pub(super) fn selects(&self, path: &Path, token: &[u8], fingerprint: &str) -> bool {
+    pub fn selects(&self, path: &Path, token: &[u8], fingerprint: &str) -> bool {
         match &self.selector {
             Selector::Fingerprint(wanted) => wanted == fingerprint,
             Selector::Path(exact, below) => exact.is_match(path) || below.is_match(path),

@@ -36,6 +36,18 @@ pub use file::ConfigError;
 /// The allowlist's file name at the root of a repository's working tree.
 pub const FILE_NAME: &str = ".ciokeyignore.toml";
 
+/// The reason the reports' `[[allow]]` snippet shows, to be replaced: never a reason itself.
+pub const TEMPLATE_REASON: &str = "why this is safe";
+
+/// Whether `reason` is the snippet's [`TEMPLATE_REASON`] copied as it is (case, spaces and a
+/// final full stop aside).
+pub fn is_template_reason(reason: &str) -> bool {
+    reason
+        .trim()
+        .trim_end_matches('.')
+        .eq_ignore_ascii_case(TEMPLATE_REASON)
+}
+
 /// What an entry selects.
 #[derive(Debug)]
 pub enum Selector {

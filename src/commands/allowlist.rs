@@ -20,6 +20,9 @@ pub fn allow(
     match context.open()? {
         cio_hook::repository::Opened::Libgit2(repo) => {
             let path = context.allowlist_path(&repo)?;
+            if !allow::is_template_reason(reason) && !reason.trim().is_empty() {
+                refuse_placeholder(context, &repo, fingerprint)?;
+            }
             allow::append_fingerprint_entry(&path, fingerprint, reason, expires)?;
             println!("added an entry for {fingerprint} to {}", path.display());
             warn_if_untracked(&repo, &path);
@@ -32,6 +35,40 @@ pub fn allow(
         }
     }
     Ok(EXIT_CLEAN)
+}
+
+/// Refuses a fingerprint that the tracked files (staged changes included) show to be a
+/// placeholder's: placeholders never block, so an entry for one is noise that hides nothing.
+fn refuse_placeholder(context: &Context, repo: &git2::Repository, fingerprint: &str) -> Result<()> {
+    let Some(wanted) = allow::normalized_fingerprint(fingerprint.trim()) else {
+        // Not a fingerprint at all: the append says why.
+        return Ok(());
+    };
+    let tracked = context.scanner(Some(repo))?.scan_tracked(repo)?;
+    if let Some(placeholder) = tracked.iter().find(|finding| {
+        finding.fingerprint == wanted && matches!(finding.status, report::Status::Placeholder)
+    }) {
+        anyhow::bail!(
+            "{wanted} is a placeholder's (at {}), which never blocks: no entry is needed",
+            placeholder.location()
+        );
+    }
+    Ok(())
+}
+
+/// The first placeholder that `entry` selects among `findings`, as `location token`.
+fn placeholder_selected_by(entry: &allow::Entry, findings: &[report::Finding]) -> Option<String> {
+    findings
+        .iter()
+        .filter(|finding| matches!(finding.status, report::Status::Placeholder))
+        .find(|finding| {
+            entry.selects(
+                std::path::Path::new(&finding.path),
+                finding.token.as_bytes(),
+                &finding.fingerprint,
+            )
+        })
+        .map(|finding| format!("{} {}", finding.location(), finding.token))
 }
 
 /// Validates the allowlist (loading it fails on any mistake), then lists the entries to review:
@@ -94,6 +131,10 @@ pub fn check_config(context: &Context) -> Result<i32> {
                 entry.shown_reason()
             );
             continue;
+        } else if let Some(placeholder) = placeholder_selected_by(entry, &tracked)
+            .or_else(|| placeholder_selected_by(entry, &history.findings))
+        {
+            format!("matches only a placeholder ({placeholder}), which never blocks: not needed; remove it")
         } else {
             let commits = report::count(history.commits_scanned, "commit", "commits");
             format!("matches nothing in the tracked files or in the history ({commits}); remove it")
@@ -114,9 +155,15 @@ pub fn check_config(context: &Context) -> Result<i32> {
         .filter(|entry| entry.baseline.is_some())
         .count();
     if baselined > 0 {
+        let (verb, what) = if baselined == 1 {
+            ("is", "a baseline entry for a token")
+        } else {
+            ("are", "baseline entries for tokens")
+        };
         println!(
-            "{baselined} of them are baseline entries for tokens already in history \
-             (`cio-hook baseline`); check those with `cio-hook verify --history`"
+            "{baselined} of them {verb} {what} already in history (`cio-hook baseline`); check \
+             {} with `cio-hook verify --history`",
+            if baselined == 1 { "it" } else { "those" }
         );
     }
     Ok(if to_review > 0 {

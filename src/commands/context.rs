@@ -25,6 +25,9 @@ pub struct Context {
     pub hook: bool,
     /// `--verbose`: print the summary even as a hook when nothing blocks.
     pub verbose: bool,
+    /// Whether to warn that the allowlist is not tracked. The commit-msg hook does not: it runs
+    /// in the same `git commit` as pre-commit, which already said so.
+    pub warns_untracked: bool,
 }
 
 impl Context {
@@ -35,6 +38,8 @@ impl Context {
             format: cli.format,
             hook: runs_as_hook(cli),
             verbose: cli.verbose,
+            warns_untracked: !(runs_as_hook(cli)
+                && matches!(cli.command, Command::ScanMessage { .. })),
         }
     }
 
@@ -103,7 +108,7 @@ impl Context {
             ),
             (None, None) => (Allowlist::default(), PathBuf::new()),
         };
-        if let Some(repo) = repo.filter(|_| !allowlist.entries.is_empty()) {
+        if let Some(repo) = repo.filter(|_| self.warns_untracked && !allowlist.entries.is_empty()) {
             warn_if_untracked(repo, &path);
         }
         Ok(Scanner::new(allowlist))
@@ -235,26 +240,25 @@ pub fn format_in_args(args: &[std::ffi::OsString]) -> Option<Format> {
 /// that git does not track: teammates and CI do not have its entries, so their checks will
 /// block what this one lets through.
 pub fn warn_if_untracked(repo: &Repository, allowlist: &Path) {
-    let Some(workdir) = repo.workdir().and_then(|dir| dir.canonicalize().ok()) else {
-        return;
-    };
-    let Ok(file) = allowlist.canonicalize() else {
-        return;
-    };
-    let Ok(relative) = file.strip_prefix(&workdir) else {
-        return;
-    };
-    let tracked = repo
-        .index()
-        .map(|index| index.get_path(relative, 0).is_some())
-        .unwrap_or(true);
-    if !tracked {
-        let shown = cio_hook::redact::redact_text(relative.as_os_str().as_encoded_bytes());
+    if let Some(shown) = untracked_in_worktree(repo, allowlist) {
         eprintln!(
             "cio-hook: warning: {shown} is not tracked by git, so teammates and CI do not have \
              its entries and their checks will block what it allows here (git add {shown})"
         );
     }
+}
+
+/// The path of `file` relative to the working tree (printable, redacted) when it is in the
+/// working tree and git's index does not hold it; `None` when it is tracked or elsewhere.
+pub fn untracked_in_worktree(repo: &Repository, file: &Path) -> Option<String> {
+    let workdir = repo.workdir().and_then(|dir| dir.canonicalize().ok())?;
+    let file = file.canonicalize().ok()?;
+    let relative = file.strip_prefix(&workdir).ok()?;
+    let tracked = repo
+        .index()
+        .map(|index| index.get_path(relative, 0).is_some())
+        .unwrap_or(true);
+    (!tracked).then(|| cio_hook::redact::redact_text(relative.as_os_str().as_encoded_bytes()))
 }
 
 fn write_report(report: &Report, format: Format) -> Result<()> {

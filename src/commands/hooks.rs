@@ -63,7 +63,9 @@ pub fn uninstall(context: &Context) -> Result<i32> {
         Opened::Libgit2(repo) => install::hooks_dir(&repo)?,
         Opened::Git(repo) => install::hooks_dir_with_git(&repo)?,
     };
+    let mut removed = 0;
     for hook in Hook::ALL {
+        // Hooks that were never installed (pre-receive in a normal repository) go unmentioned.
         match install::uninstall(&dir, hook)? {
             Removed::Removed {
                 hook,
@@ -73,8 +75,12 @@ pub fn uninstall(context: &Context) -> Result<i32> {
                 hook.display()
             ),
             Removed::Removed { hook, .. } => println!("removed {}", hook.display()),
-            Removed::NotInstalled(path) => println!("not installed: {}", path.display()),
+            Removed::NotInstalled(_) => continue,
         }
+        removed += 1;
+    }
+    if removed == 0 {
+        println!("no cio-hook hook in {}: nothing to remove", dir.display());
     }
     Ok(EXIT_CLEAN)
 }

@@ -14,35 +14,19 @@ mod tokens;
 
 use anyhow::{Context as _, Result};
 
-use crate::cli::{Cli, Command, Format};
+use crate::cli::{format_choice, formats_of, Cli, Command};
 
 pub use context::{bypass_hint, error_line, format_in_args, write_error_document, Context};
 pub use credential_provider::run as run_credential_provider;
 
-/// The commands that write no report, hence take no `--format` other than text.
-fn report_free_command_name(command: &Command) -> Option<&'static str> {
-    match command {
-        Command::CheckConfig => Some("check-config"),
-        Command::Install { .. } => Some("install"),
-        Command::Uninstall => Some("uninstall"),
-        Command::Allow { .. } => Some("allow"),
-        Command::PreReceive { .. } => Some("pre-receive"),
-        Command::Baseline { .. } => Some("baseline"),
-        _ => None,
-    }
-}
-
 /// Runs one command and returns the process exit code.
 pub fn run(cli: Cli) -> Result<i32> {
-    if let Some(name) =
-        report_free_command_name(&cli.command).filter(|_| cli.format != Format::Text)
-    {
-        let format = clap::ValueEnum::to_possible_value(&cli.format)
-            .map(|value| value.get_name().to_string())
-            .unwrap_or_default();
+    if !cli.command.writes(cli.format) {
+        let name = cli.command.name();
         anyhow::bail!(
-            "--format {format} applies to the scan commands (scan-staged, pre-push, scan-range, \
-             scan-history, scan-path, scan-package); {name} writes text only"
+            "{name} writes {} reports, not {} (see `cio-hook --help`)",
+            format_choice(formats_of(name)),
+            cli.format.name()
         );
     }
     if let Some(dir) = &cli.directory {

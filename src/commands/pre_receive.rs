@@ -8,7 +8,7 @@ use std::io::{Read, Write};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use anyhow::{bail, Context as _, Result};
+use anyhow::{Context as _, Result};
 
 use cio_hook::pre_receive::policy::{
     default_branch_ref, BypassRecord, ServerPolicy, BYPASS_OPTION,
@@ -57,7 +57,13 @@ pub fn pre_receive(context: &Context, timeout: Option<Duration>) -> Result<i32> 
             None
         }
         Some(reason) if reason.trim().is_empty() => {
-            bail!("a bypass needs a reason: git push -o {BYPASS_OPTION}=\"why\"")
+            // Not a failure of the check: the bypass is enabled and was asked for without why.
+            writeln!(
+                out,
+                "cio-hook: push rejected: a bypass needs a reason: git push -o \
+                 {BYPASS_OPTION}=\"why\" (bypass is enabled on this server; nothing was checked)"
+            )?;
+            return Ok(EXIT_ERROR);
         }
         Some(reason) => Some(redact_text(reason.as_bytes())),
     };
@@ -92,16 +98,25 @@ pub fn pre_receive(context: &Context, timeout: Option<Duration>) -> Result<i32> 
     if let Some(reason) = bypass {
         let record = bypass_record(&env, &received, &reason, &outcome);
         record.append_to(&policy.bypass_log)?;
-        if let Outcome::Scanned(report) = &outcome {
-            if report.report.blocks() {
+        let verdict = match &outcome {
+            Outcome::Scanned(report) if report.report.blocks() => {
                 remote_text::write_rejection(&mut out, report, Some(&reason))?;
+                "accepted despite the findings above; the token is now on this server: revoke \
+                 it (https://crates.io/settings/tokens)"
+                    .to_string()
             }
-        }
+            Outcome::Scanned(_) => "accepted; the check found nothing".to_string(),
+            Outcome::Failed(err) => format!(
+                "accepted unchecked; the check could not run: {}",
+                error_line(err)
+            ),
+            Outcome::TimedOut => "accepted unchecked; the check did not finish".to_string(),
+        };
         writeln!(
             out,
-            "cio-hook: bypass by {} ({}): the push is accepted without the check's verdict \
-             ({}); recorded in the server's bypass log",
-            record.pusher, reason, record.outcome
+            "cio-hook: bypass by {}: \"{reason}\"; {verdict}; recorded in this server's bypass \
+             log",
+            record.pusher
         )?;
         return Ok(EXIT_CLEAN);
     }

@@ -84,16 +84,13 @@ fn verify_or_revoke(
     network: &Network,
     command: &'static str,
 ) -> Result<i32> {
-    if context.format == Format::Sarif {
-        bail!("{command} writes text or JSON, not SARIF");
-    }
     let wanted = wanted
         .iter()
         .map(|text| {
-            allow::normalized_fingerprint(text.trim()).with_context(|| {
+            fingerprint_prefix(text.trim()).with_context(|| {
                 format!(
-                    "{} is not a fingerprint: pass the \"sha256:…\" value a report prints, \
-                     never the token",
+                    "{} is not a fingerprint: pass the \"sha256:…\" value a report prints (or \
+                     its start, at least {MIN_PREFIX_HEX} hex digits), never the token",
                     redact_text(text.as_bytes())
                 )
             })
@@ -102,7 +99,7 @@ fn verify_or_revoke(
     // Checked before scanning, so that a mistake costs nothing.
     let api_url = ApiUrl::parse(&network.api_url)?;
     let (scanner, report) = scan(context, scope)?;
-    let targets = select(&scanner, &report, &wanted)?;
+    let targets = select(&scanner, &report, &wanted, scope)?;
     let text = context.format == Format::Text;
     if targets.is_empty() {
         if text {
@@ -187,7 +184,7 @@ fn check_liveness(targets: &[Target<'_>], sending: Sending) -> Result<i32> {
             count(to_send, "token", "tokens")
         )?;
         notice.flush()?;
-        if !confirm("Send?", yes, reads_stdin, "verify")? {
+        if !confirm("Send?", yes, reads_stdin, "verify", &api_url)? {
             writeln!(notice, "cio-hook: nothing sent")?;
             return Ok(EXIT_ERROR);
         }
@@ -268,7 +265,7 @@ fn revoke_one(target: &Target<'_>, sending: Sending) -> Result<i32> {
          A revoked token disappears from {TOKENS_PAGE}: read its \"last used\" time there first."
     )?;
     notice.flush()?;
-    if !confirm("Revoke it?", yes, reads_stdin, "revoke")? {
+    if !confirm("Revoke it?", yes, reads_stdin, "revoke", &api_url)? {
         writeln!(notice, "cio-hook: nothing sent")?;
         return Ok(EXIT_ERROR);
     }
@@ -306,15 +303,22 @@ fn revoke_one(target: &Target<'_>, sending: Sending) -> Result<i32> {
 
 /// Asks on the terminal whether to send; `--yes` answers in advance. Without a terminal to ask
 /// on (or when standard input carries the text to scan), refuses unless `--yes` was given.
-fn confirm(question: &str, yes: bool, reads_stdin: bool, command: &str) -> Result<bool> {
+fn confirm(
+    question: &str,
+    yes: bool,
+    reads_stdin: bool,
+    command: &str,
+    api_url: &ApiUrl,
+) -> Result<bool> {
     if yes {
         return Ok(true);
     }
     let stdin = std::io::stdin();
     if reads_stdin || !stdin.is_terminal() {
         bail!(
-            "{command} asks before sending a token to crates.io and there is no terminal to ask \
-             on: pass --yes to confirm; nothing was sent"
+            "{command} asks before sending a token to {} and there is no terminal to ask on: \
+             pass --yes to confirm; nothing was sent",
+            service_name(api_url)
         );
     }
     eprint!("{question} [y/N] ");
@@ -325,6 +329,15 @@ fn confirm(question: &str, yes: bool, reads_stdin: bool, command: &str) -> Resul
         answer.trim().to_ascii_lowercase().as_str(),
         "y" | "yes"
     ))
+}
+
+/// `crates.io` for its API, else the `--api-url` given: what a message says a token goes to.
+fn service_name(api_url: &ApiUrl) -> String {
+    if api_url.to_string() == cio_hook::crates_io::DEFAULT_API_URL {
+        "crates.io".to_string()
+    } else {
+        api_url.to_string()
+    }
 }
 
 /// Scans the scope the command names (all refs' history by default), keeping token text.
@@ -374,32 +387,100 @@ fn scan_with_git(
     Ok((scanner, report))
 }
 
-/// The tokens to send: those with the wanted fingerprints (each must be found), or every token
-/// found but placeholders; one per fingerprint, at its first finding.
-fn select<'a>(scanner: &Scanner, report: &'a Report, wanted: &[String]) -> Result<Vec<Target<'a>>> {
+/// The fewest hex digits a fingerprint prefix must have, as git asks of a short object id.
+const MIN_PREFIX_HEX: usize = 4;
+
+/// A fingerprint or its start (`sha256:` and at least [`MIN_PREFIX_HEX`] hex digits), lowercase;
+/// `None` for anything else (a token pasted by mistake, say).
+fn fingerprint_prefix(text: &str) -> Option<String> {
+    if let Some(full) = allow::normalized_fingerprint(text) {
+        return Some(full);
+    }
+    let hex = text
+        .get(..7)?
+        .eq_ignore_ascii_case("sha256:")
+        .then(|| &text[7..])?;
+    let well_formed =
+        (MIN_PREFIX_HEX..64).contains(&hex.len()) && hex.bytes().all(|b| b.is_ascii_hexdigit());
+    well_formed.then(|| format!("sha256:{}", hex.to_ascii_lowercase()))
+}
+
+/// The tokens to send: those whose fingerprints start with the wanted ones (each must name
+/// exactly one token found), or every token found but placeholders; one per fingerprint, at its
+/// first finding.
+fn select<'a>(
+    scanner: &Scanner,
+    report: &'a Report,
+    wanted: &[String],
+    scope: &TokenScope,
+) -> Result<Vec<Target<'a>>> {
+    let mut chosen: Vec<&str> = Vec::new();
+    for prefix in wanted {
+        let mut matching: Vec<&Finding> = Vec::new();
+        for finding in &report.findings {
+            let new = !matching
+                .iter()
+                .any(|seen| seen.fingerprint == finding.fingerprint);
+            if finding.fingerprint.starts_with(prefix.as_str()) && new {
+                matching.push(finding);
+            }
+        }
+        match matching.as_slice() {
+            [] => bail!(
+                "no token with fingerprint {prefix} in {}; pick the scope where it was reported \
+                 ({})",
+                scope_phrase(report),
+                other_scopes(scope)
+            ),
+            [one] => chosen.push(&one.fingerprint),
+            several => {
+                let candidates: Vec<String> = several
+                    .iter()
+                    .map(|finding| format!("{} ({})", finding.fingerprint, found_at(finding)))
+                    .collect();
+                bail!(
+                    "{prefix} is ambiguous: it starts {} fingerprints in {}: {}; give more of it",
+                    several.len(),
+                    scope_phrase(report),
+                    candidates.join(", ")
+                );
+            }
+        }
+    }
     let mut seen = HashSet::new();
     let mut targets = Vec::new();
     for finding in &report.findings {
-        let chosen = if wanted.is_empty() {
+        let picked = if wanted.is_empty() {
             finding.status != Status::Placeholder
         } else {
-            wanted.contains(&finding.fingerprint)
+            chosen.contains(&finding.fingerprint.as_str())
         };
-        if chosen && seen.insert(finding.fingerprint.as_str()) {
+        if picked && seen.insert(finding.fingerprint.as_str()) {
             let secret = scanner
                 .secret(&finding.fingerprint)
                 .context("internal error: a token found was not kept")?;
             targets.push(Target { finding, secret });
         }
     }
-    if let Some(missing) = wanted.iter().find(|wanted| !seen.contains(wanted.as_str())) {
-        bail!(
-            "no token with fingerprint {missing} in {}; pick the scope where it was reported \
-             (--staged, --range REVSPEC, --history, --path PATH)",
-            scope_phrase(report)
-        );
-    }
     Ok(targets)
+}
+
+/// The scope options other than the one just searched, for the hint after a miss.
+fn other_scopes(scope: &TokenScope) -> String {
+    let searched = if scope.staged {
+        "--staged"
+    } else if scope.range.is_some() {
+        "--range REVSPEC"
+    } else if !scope.path.is_empty() {
+        "--path PATH"
+    } else {
+        "--history"
+    };
+    let others: Vec<&str> = ["--staged", "--range REVSPEC", "--history", "--path PATH"]
+        .into_iter()
+        .filter(|option| *option != searched)
+        .collect();
+    others.join(", ")
 }
 
 fn token_results<T: Serialize>(results: Vec<(&Finding, T)>) -> Vec<TokenResult<'_, T>> {

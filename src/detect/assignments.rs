@@ -23,6 +23,9 @@ pub const VARIABLE_PREFIX: &[u8] = b"CARGO_REGISTR";
 pub struct Assignment {
     pub value_start: usize,
     pub value_end: usize,
+    /// The alternative registry the variable is for, lowercased (`corp` for
+    /// `CARGO_REGISTRIES_CORP_TOKEN`); `None` for `CARGO_REGISTRY_TOKEN`, crates.io's.
+    pub registry: Option<String>,
 }
 
 /// Literal assignments to cargo token variables in one line. In source code (`code_file`), only
@@ -44,7 +47,12 @@ pub fn find_assignments(line: &[u8], code_file: bool) -> Vec<Assignment> {
         if !before_ok || !after_ok {
             continue;
         }
-        if let Some(value) = value_after(line, name.end(), code_file, dockerfile_env) {
+        if let Some(mut value) = value_after(line, name.end(), code_file, dockerfile_env) {
+            value.registry = name
+                .as_bytes()
+                .strip_prefix(b"CARGO_REGISTRIES_")
+                .and_then(|rest| rest.strip_suffix(b"_TOKEN"))
+                .map(|registry| String::from_utf8_lossy(registry).to_lowercase());
             found.push(value);
         }
     }
@@ -125,6 +133,7 @@ fn value_after(
     Some(Assignment {
         value_start,
         value_end,
+        registry: None,
     })
 }
 

@@ -24,15 +24,18 @@ pub struct CredentialsToken {
     pub line: u32,
     pub value_start: usize,
     pub value_end: usize,
+    /// The alternative registry the token is for (`corp` for `[registries.corp]` or
+    /// `registries.corp.token`); `None` for `[registry]`, crates.io's.
+    pub registry: Option<String>,
 }
 
 /// Where the lines of a credentials file are, as TOML tables go.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Table {
     /// The top level, where dotted keys such as `registry.token` may appear.
     Root,
-    /// `[registry]` or `[registries.NAME]`.
-    Registry,
+    /// `[registry]` (crates.io's, `None`) or `[registries.NAME]`.
+    Registry(Option<String>),
     /// Any other table.
     Other,
 }
@@ -55,22 +58,25 @@ pub fn find_tokens_in_file(content: &[u8]) -> Vec<CredentialsToken> {
             .filter(|&&byte| !byte.is_ascii_whitespace() && byte != b'"' && byte != b'\'')
             .copied()
             .collect();
-        let sets_token = match table {
-            Table::Registry => key == b"token",
-            Table::Root => {
-                key == b"registry.token"
-                    || (key.starts_with(b"registries.") && key.ends_with(b".token"))
-            }
-            Table::Other => false,
+        let registry = match &table {
+            Table::Registry(registry) if key == b"token" => Some(registry.clone()),
+            Table::Root if key == b"registry.token" => Some(None),
+            Table::Root => key
+                .strip_prefix(b"registries.")
+                .and_then(|rest| rest.strip_suffix(b".token"))
+                .filter(|name| !name.is_empty())
+                .map(|name| Some(String::from_utf8_lossy(name).into_owned())),
+            _ => None,
         };
-        if !sets_token {
+        let Some(registry) = registry else {
             continue;
-        }
+        };
         if let Some((value_start, value_end)) = string_value(line, equals + 1) {
             found.push(CredentialsToken {
                 line: index as u32 + 1,
                 value_start,
                 value_end,
+                registry,
             });
         }
     }
@@ -84,8 +90,10 @@ fn table_of(header: &[u8]) -> Table {
         .copied()
         .collect();
     let name = name.split(|&byte| byte == b'#').next().unwrap_or_default();
-    if name == b"registry" || (name.starts_with(b"registries.") && name.len() > 11) {
-        Table::Registry
+    if name == b"registry" {
+        Table::Registry(None)
+    } else if name.starts_with(b"registries.") && name.len() > 11 {
+        Table::Registry(Some(String::from_utf8_lossy(&name[11..]).into_owned()))
     } else {
         Table::Other
     }

@@ -54,6 +54,9 @@ pub struct Detection {
     /// Shaped like a secret but an obvious placeholder: listed, never blocking.
     pub placeholder: bool,
     pub encoding: Option<Encoding>,
+    /// The alternative registry a token variable or credentials entry is for (`corp`); `None`
+    /// for crates.io's, and for every `cio…` token (a crates.io token wherever it is set).
+    pub registry: Option<String>,
 }
 
 /// What the path of the scanned file says about how to read it.
@@ -209,6 +212,7 @@ pub fn find_in_line(line: &[u8], hint: FileHint) -> Vec<Detection> {
         secret: line[token.start..token.end].to_vec(),
         placeholder: token.placeholder,
         encoding: None,
+        registry: None,
     }));
     let assignments = if has_variable {
         assignments::find_assignments(line, hint.code_file)
@@ -228,6 +232,7 @@ pub fn find_in_line(line: &[u8], hint: FileHint) -> Vec<Detection> {
                 secret: value.to_vec(),
                 placeholder: placeholder::is_placeholder_value(value),
                 encoding: None,
+                registry: assignment.registry,
             });
         }
     }
@@ -244,6 +249,7 @@ pub fn find_in_line(line: &[u8], hint: FileHint) -> Vec<Detection> {
             secret: decoded.token,
             placeholder: decoded.placeholder,
             encoding: Some(Encoding::Base64),
+            registry: None,
         });
     }
     found.sort_by_key(|detection| detection.start);
@@ -262,6 +268,7 @@ pub fn find_in_path(path: &[u8]) -> Vec<Detection> {
             secret: path[token.start..token.end].to_vec(),
             placeholder: token.placeholder,
             encoding: None,
+            registry: None,
         })
         .collect()
 }
@@ -294,6 +301,7 @@ pub fn find_in_credentials_file(content: &[u8]) -> Vec<(u32, Detection)> {
                     secret: value.to_vec(),
                     placeholder: placeholder::is_placeholder_value(value),
                     encoding: None,
+                    registry: token.registry,
                 },
             ))
         })

@@ -121,7 +121,22 @@ const PUSHER_VARIABLES: &[&str] = &[
     "GL_USER",
     "REMOTE_USER",
     "USER",
+    "LOGNAME",
 ];
+
+/// The account the hook runs as, from `id -un`, when no variable names the pusher (a web
+/// server's CGI environment has no `USER`).
+fn account_name() -> Option<String> {
+    let output = std::process::Command::new("id")
+        .arg("-un")
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let name = String::from_utf8(output.stdout).ok()?;
+    let name = name.trim();
+    (output.status.success() && !name.is_empty()).then(|| name.to_string())
+}
 
 impl ReceiveEnv {
     /// Reads the environment of the running process.
@@ -148,7 +163,10 @@ impl ReceiveEnv {
                 .unwrap_or_default(),
             namespace: text("GIT_NAMESPACE"),
             push_options,
-            pusher: PUSHER_VARIABLES.iter().find_map(|name| text(name)),
+            pusher: PUSHER_VARIABLES
+                .iter()
+                .find_map(|name| text(name))
+                .or_else(account_name),
         })
     }
 

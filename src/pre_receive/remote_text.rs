@@ -7,6 +7,7 @@ use std::io::{self, Write};
 
 use super::ReceiveReport;
 use crate::report::Finding;
+use crate::source::TAG_MESSAGE;
 
 /// At most this many findings are listed; the rest are counted.
 pub const MAX_LISTED: usize = 10;
@@ -52,20 +53,42 @@ pub fn write_rejection(
     if blocking.len() > MAX_LISTED {
         writeln!(out, "  … and {} more", blocking.len() - MAX_LISTED)?;
     }
-    if let Some(reason) = bypass {
-        return writeln!(
-            out,
-            "cio-hook: bypass reason: {reason}; recorded in this server's bypass log. The \
-             token is now on this server: revoke it at https://crates.io/settings/tokens"
-        );
+    if bypass.is_some() {
+        // The caller says who bypassed, why, and what to do, on one line.
+        return Ok(());
     }
     writeln!(out, "What to do:")?;
-    writeln!(
-        out,
-        "  1. Rewrite the commits that add a token, then push again: the last commit: remove it,\n     \
-         `git commit --amend`; an older one: `git rebase -i <commit>~1`; long history:\n     \
-         `git filter-repo --replace-text <file>`. Nothing was stored on this server."
-    )?;
+    // Findings come parents first: the first one in a commit (not a tag's message) is in the
+    // oldest commit to rewrite from.
+    let oldest = blocking
+        .iter()
+        .filter(|(_, finding)| finding.path.as_bytes() != TAG_MESSAGE)
+        .find_map(|(_, finding)| finding.commit.as_deref());
+    match oldest {
+        Some(commit) => {
+            let base = if commit.root {
+                "--root".to_string()
+            } else {
+                format!("{}~1", commit.short_oid())
+            };
+            writeln!(
+                out,
+                "  1. Rewrite the commits that add a token, then push again. From the oldest,\n     \
+                 {} ({}):\n       \
+                 git rebase -i {base}\n     \
+                 mark it `edit`, remove the token, `git commit --amend`, `git rebase --continue`;\n     \
+                 the last commit alone: remove it, `git commit --amend`; long history:\n     \
+                 `git filter-repo --replace-text <file>`. Nothing was stored on this server.",
+                commit.short_oid(),
+                commit.subject
+            )?;
+        }
+        None => writeln!(
+            out,
+            "  1. Write the tag again without the token in its message (`git tag -f -a NAME \
+             'NAME^{{}}'`),\n     then push it again. Nothing was stored on this server."
+        )?,
+    }
     writeln!(
         out,
         "  2. The token left your machine in this push: revoke it at\n     \

@@ -46,9 +46,17 @@ pub struct Finding {
     /// How the secret was hidden, when the text had to be decoded to find it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub encoding: Option<Encoding>,
+    /// The alternative registry the secret is for, as its cargo variable or credentials entry
+    /// names it (`corp`); absent for crates.io.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registry: Option<String>,
     /// Path relative to the repository root (or a label such as `(commit message)`), printable
     /// and with any token in it redacted.
     pub path: String,
+    /// The path's real bytes (tokens redacted), when `path` is not them: a name that is not
+    /// UTF-8 or has control characters escaped in `path`. JSON writes it as an array of bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path_bytes: Option<Vec<u8>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commit: Option<Arc<CommitInfo>>,
     /// 1-based line and column (in characters) for text; `None` for binary content. A finding
@@ -105,6 +113,22 @@ impl Finding {
         self.rule.id == API_TOKEN.id || self.rule.id == TRUSTED_PUBLISHING_TOKEN.id
     }
 
+    /// The path's real bytes, tokens redacted: what machine formats must round-trip to.
+    pub fn real_path(&self) -> &[u8] {
+        self.path_bytes.as_deref().unwrap_or(self.path.as_bytes())
+    }
+
+    /// Whether the secret is a Trusted Publishing token: short-lived, issued to CI, not on the
+    /// account's tokens page.
+    pub fn is_trusted_publishing(&self) -> bool {
+        self.rule.id == TRUSTED_PUBLISHING_TOKEN.id
+    }
+
+    /// Whether the secret belongs to an alternative registry rather than crates.io.
+    pub fn is_other_registry(&self) -> bool {
+        self.registry.is_some() && !self.is_crates_io_token()
+    }
+
     /// `path:line:column`, `path (byte offset N)` for binary content, or `path (in the path)`
     /// for a token in the path itself.
     pub fn location(&self) -> String {
@@ -120,8 +144,12 @@ impl Finding {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Scope {
-    /// The staged change, before a commit.
-    Staged,
+    /// The staged change, before a commit; `first_commit` when there is no HEAD yet (nothing to
+    /// restore the index from: `git rm --cached` unstages).
+    Staged {
+        #[serde(skip)]
+        first_commit: bool,
+    },
     /// The message of a commit being made (the commit-msg hook).
     CommitMessage,
     /// The commits a push would send to `remote`.

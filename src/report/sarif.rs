@@ -55,6 +55,16 @@ pub fn write_error(out: &mut dyn Write, message: &str) -> io::Result<()> {
     writeln!(out)
 }
 
+/// Where SARIF consumers send a reader to learn about the tool: Cargo.toml's `homepage`, else
+/// its `repository`, else the package's page on crates.io.
+fn information_uri() -> &'static str {
+    const FALLBACK: &str = concat!("https://crates.io/crates/", env!("CARGO_PKG_NAME"));
+    [env!("CARGO_PKG_HOMEPAGE"), env!("CARGO_PKG_REPOSITORY")]
+        .into_iter()
+        .find(|uri| !uri.is_empty())
+        .unwrap_or(FALLBACK)
+}
+
 /// A SARIF 2.1.0 log with one run.
 fn log(run: Value) -> Value {
     json!({
@@ -90,7 +100,7 @@ fn tool() -> Value {
         "driver": {
             "name": "cio-hook",
             "version": env!("CARGO_PKG_VERSION"),
-            "informationUri": "https://crates.io/settings/tokens",
+            "informationUri": information_uri(),
             "rules": rules,
         }
     })
@@ -128,7 +138,7 @@ fn result(finding: &Finding) -> Value {
         "message": { "text": message },
         "locations": [{
             "physicalLocation": {
-                "artifactLocation": { "uri": uri_reference(&finding.path) },
+                "artifactLocation": { "uri": uri_reference(finding.real_path()) },
             }
         }],
         "partialFingerprints": { "cioHookSecret/v1": finding.fingerprint },
@@ -160,11 +170,12 @@ fn result(finding: &Finding) -> Value {
     result
 }
 
-/// A repository path as a relative URI reference: unreserved characters and `/` as they are,
-/// everything else percent-encoded (spaces, non-ASCII, the parentheses of message labels).
-fn uri_reference(path: &str) -> String {
+/// A repository path's bytes as a relative URI reference: unreserved characters and `/` as they
+/// are, every other byte percent-encoded (spaces, a newline as `%0A`, a backslash as `%5C`,
+/// non-ASCII and non-UTF-8 bytes, the parentheses of message labels).
+fn uri_reference(path: &[u8]) -> String {
     let mut out = String::with_capacity(path.len());
-    for byte in path.bytes() {
+    for &byte in path {
         if byte.is_ascii_alphanumeric() || b"-._~/".contains(&byte) {
             out.push(byte as char);
         } else {
@@ -180,8 +191,11 @@ mod tests {
 
     #[test]
     fn paths_become_uri_references() {
-        assert_eq!(uri_reference("src/a b.rs"), "src/a%20b.rs");
-        assert_eq!(uri_reference("(commit message)"), "%28commit%20message%29");
-        assert_eq!(uri_reference("é"), "%C3%A9");
+        assert_eq!(uri_reference(b"src/a b.rs"), "src/a%20b.rs");
+        assert_eq!(uri_reference(b"(commit message)"), "%28commit%20message%29");
+        assert_eq!(uri_reference("é".as_bytes()), "%C3%A9");
+        assert_eq!(uri_reference(b"a\nb"), "a%0Ab");
+        assert_eq!(uri_reference(b"a\\nb"), "a%5Cnb");
+        assert_eq!(uri_reference(b"lat\xe9"), "lat%E9");
     }
 }

@@ -31,7 +31,7 @@ pub fn write_report(out: &mut dyn Write, report: &Report) -> io::Result<()> {
         writeln!(out, "{} {headline}", "cio-hook:".green().bold())?;
     } else {
         let what = match report.scope {
-            Scope::Staged | Scope::CommitMessage => "commit blocked",
+            Scope::Staged { .. } | Scope::CommitMessage => "commit blocked",
             Scope::Push { .. } => "push blocked",
             Scope::Commits { .. } | Scope::Files => "secrets found",
             Scope::Package { .. } => "package blocked",
@@ -62,7 +62,7 @@ pub fn write_report(out: &mut dyn Write, report: &Report) -> io::Result<()> {
 /// What a report covered, for its first line: `3 commits (all refs)`, `the staged changes`.
 pub fn scope_phrase(report: &Report) -> String {
     match &report.scope {
-        Scope::Staged => "the staged changes".to_string(),
+        Scope::Staged { .. } => "the staged changes".to_string(),
         Scope::CommitMessage => "the commit message".to_string(),
         Scope::Push { remote } => format!(
             "{} to push to {remote}",
@@ -227,6 +227,8 @@ struct Places<'a> {
     oldest_commit: Option<(&'a CommitInfo, bool)>,
     /// Annotated tags whose message holds one.
     tags: Vec<&'a str>,
+    /// The files of that commit that hold one (not its message).
+    oldest_commit_files: Vec<&'a str>,
     /// Whether the stash holds one.
     stash: bool,
 }
@@ -235,6 +237,7 @@ impl<'a> Places<'a> {
     fn of(blocking: &[&'a Finding]) -> Places<'a> {
         let mut places = Places {
             oldest_commit: None,
+            oldest_commit_files: Vec::new(),
             tags: Vec::new(),
             stash: false,
         };
@@ -252,10 +255,17 @@ impl<'a> Places<'a> {
                 }
             } else if commit.stash {
                 places.stash = true;
-            } else if places.oldest_commit.is_none() {
+            } else {
                 // Commit scans list findings parents first: the first one is the oldest.
                 let in_message = finding.path.as_bytes() == COMMIT_MESSAGE;
-                places.oldest_commit = Some((commit, in_message));
+                let (oldest, _) = *places.oldest_commit.get_or_insert((commit, in_message));
+                let path = finding.path.as_str();
+                if oldest.oid == commit.oid
+                    && !in_message
+                    && !places.oldest_commit_files.contains(&path)
+                {
+                    places.oldest_commit_files.push(path);
+                }
             }
         }
         places
@@ -268,30 +278,46 @@ fn write_remediation(
     blocking: &[&Finding],
 ) -> io::Result<()> {
     writeln!(out, "{}", "What to do now:".bold())?;
+    let mut steps: Vec<String> = Vec::new();
     let bypass = match &report.scope {
-        Scope::Staged => {
-            writeln!(
-                out,
-                "  1. Nothing has left this machine. Remove the token from the file, then \
-                 `git add` the file\n     again (or `git restore --staged <file>` to unstage it)."
-            )?;
+        Scope::Staged { first_commit } => {
+            let paths = distinct_paths(blocking);
+            let files = shell_words(&paths);
+            let (the_file, it) = if paths.len() == 1 {
+                (files.clone(), "it")
+            } else {
+                ("each file".to_string(), "them")
+            };
+            // Before the first commit there is no HEAD to restore the index from.
+            let unstage = if *first_commit {
+                "git rm --cached -q"
+            } else {
+                "git restore --staged"
+            };
+            steps.push(format!(
+                "Nothing has left this machine. Take the token out of {the_file}, then\n\
+                 stage {it} again (first command) or unstage {it} instead (second):\n       \
+                 git add {files}\n       \
+                 {unstage} {files}"
+            ));
             Some("git commit --no-verify")
         }
         Scope::CommitMessage => {
-            writeln!(
-                out,
-                "  1. Nothing has left this machine. Commit again with the token taken out of the\n     \
+            steps.push(
+                "Nothing has left this machine. Commit again with the token taken out of the\n\
                  message (git kept it in .git/COMMIT_EDITMSG: `git commit -e -F .git/COMMIT_EDITMSG`)."
-            )?;
+                    .to_string(),
+            );
             Some("git commit --no-verify")
         }
         Scope::Push { .. } | Scope::Commits { .. } => {
             let pushing = matches!(report.scope, Scope::Push { .. });
-            write!(out, "  1. ")?;
+            let mut text = String::new();
             if pushing {
-                writeln!(out, "The push was stopped: nothing was sent.")?;
+                text.push_str("The push was stopped: nothing was sent.\n");
             }
-            write_rewrite_advice(out, &Places::of(blocking), !pushing)?;
+            text.push_str(&rewrite_advice(&Places::of(blocking)));
+            steps.push(text);
             pushing.then_some("git push --no-verify")
         }
         Scope::Package { .. } => {
@@ -307,104 +333,204 @@ fn write_remediation(
             None
         }
         Scope::Files => {
-            writeln!(
-                out,
-                "  1. Remove the token from the file. If the file was ever shared (a CI log, a\n     \
-                 published artifact, a paste), treat the token as leaked: see step 3."
-            )?;
+            steps.push(
+                "Remove the token from the file. If the file was ever shared (a CI log, a\n\
+                 published artifact, a paste), treat the token as leaked: revoke it (below)."
+                    .to_string(),
+            );
             None
         }
     };
-    writeln!(
-        out,
-        "  2. Keep the secret out of the repository: `cargo login` stores it in\n     \
-         $CARGO_HOME/credentials.toml; a credential provider (cargo:libsecret,\n     \
-         cargo:macos-keychain, cargo:wincred) keeps it in the OS keyring; CI reads the\n     \
-         CARGO_REGISTRY_TOKEN secret, or better uses Trusted Publishing\n     \
-         (rust-lang/crates-io-auth-action), which needs no long-lived token."
-    )?;
-    writeln!(
-        out,
-        "  3. If the token was ever pushed, pasted, logged or shared, revoke it now at\n     \
-         https://crates.io/settings/tokens and create a new one with the narrowest scopes\n     \
-         and an expiry date; rewriting history does not un-leak a token, revocation does.\n     \
-         Then check its \"last used\" time there and your crates' recent versions\n     \
-         (yank anything you did not publish)."
-    )?;
-    writeln!(
-        out,
-        "  4. A false positive (a test fixture, a revoked token)? Allow it by fingerprint in\n     \
-         .ciokeyignore.toml, never by pasting the token there:\n\n       \
-         [[allow]]\n       fingerprint = \"{}\"\n       reason = \"why this is safe\"",
-        blocking[0].fingerprint
-    )?;
-    match bypass {
-        Some(bypass) => writeln!(
-            out,
-            "\n  5. To go ahead anyway, deliberately: {}",
-            bypass.bold()
-        ),
-        None => Ok(()),
+    let api_tokens = blocking
+        .iter()
+        .any(|f| !f.is_trusted_publishing() && !f.is_other_registry());
+    let trusted_publishing: Vec<&Finding> = blocking
+        .iter()
+        .copied()
+        .filter(|f| f.is_trusted_publishing())
+        .collect();
+    let mut registries: Vec<&str> = Vec::new();
+    for registry in blocking
+        .iter()
+        .filter(|f| f.is_other_registry())
+        .filter_map(|f| f.registry.as_deref())
+    {
+        if !registries.contains(&registry) {
+            registries.push(registry);
+        }
     }
+    if api_tokens {
+        steps.push(
+            "Keep the secret out of the repository: `cargo login` stores it in\n\
+             $CARGO_HOME/credentials.toml; a credential provider (cargo:libsecret,\n\
+             cargo:macos-keychain, cargo:wincred) keeps it in the OS keyring; CI reads the\n\
+             CARGO_REGISTRY_TOKEN secret, or better uses Trusted Publishing\n\
+             (rust-lang/crates-io-auth-action), which needs no long-lived token."
+                .to_string(),
+        );
+        steps.push(
+            "If the token was ever pushed, pasted, logged or shared, revoke it now at\n\
+             https://crates.io/settings/tokens and create a new one with the narrowest scopes\n\
+             and an expiry date; rewriting history does not un-leak a token, revocation does.\n\
+             Then check its \"last used\" time there and your crates' recent versions\n\
+             (yank anything you did not publish)."
+                .to_string(),
+        );
+    }
+    if !trusted_publishing.is_empty() {
+        let revoke: Vec<String> = trusted_publishing
+            .iter()
+            .map(|f| format!("cio-hook revoke {}", f.fingerprint))
+            .collect();
+        steps.push(format!(
+            "A Trusted Publishing token is issued to one CI job and expires 30 minutes after;\n\
+             it is not listed on crates.io's tokens page, and cargo does not store it. Until it\n\
+             expires it can publish: if it may still be live, revoke it now:\n       \
+             {}\n\
+             then check your crates' recent versions (yank anything you did not publish), and\n\
+             keep the job from writing it to a file or log.",
+            revoke.join("\n       ")
+        ));
+    }
+    for registry in &registries {
+        let variable = format!(
+            "CARGO_REGISTRIES_{}_TOKEN",
+            registry.to_uppercase().replace('-', "_")
+        );
+        steps.push(format!(
+            "This is a token of the registry `{registry}`, not of crates.io. Keep it out of the\n\
+             repository: `cargo login --registry {registry}`, a credential provider, or the\n\
+             {variable} secret in CI. If it was ever pushed, pasted, logged or\n\
+             shared, revoke it where `{registry}` issues tokens and create a new one;\n\
+             rewriting history does not un-leak a token, revocation does."
+        ));
+    }
+    let mut fingerprints: Vec<&str> = blocking.iter().map(|f| f.fingerprint.as_str()).collect();
+    fingerprints.sort_unstable();
+    fingerprints.dedup();
+    let snippets: Vec<String> = fingerprints
+        .iter()
+        .map(|fingerprint| {
+            format!(
+                "       [[allow]]\n       fingerprint = \"{fingerprint}\"\n       \
+                 reason = \"{}\"",
+                crate::allow::TEMPLATE_REASON
+            )
+        })
+        .collect();
+    steps.push(format!(
+        "A false positive (a test fixture, a revoked token)? Allow it by fingerprint in\n\
+         .ciokeyignore.toml, never by pasting the token there{}:\n\n{}\n\n",
+        if snippets.len() > 1 {
+            " (one entry each)"
+        } else {
+            ""
+        },
+        snippets.join("\n\n")
+    ));
+    if let Some(bypass) = bypass {
+        steps.push(format!(
+            "To go ahead anyway, deliberately: {}",
+            bypass.bold()
+        ));
+    }
+    let last = steps.len() - 1;
+    for (index, step) in steps.iter().enumerate() {
+        let step = if index == last { step.trim_end() } else { step };
+        let mut lines = step.lines();
+        writeln!(out, "  {}. {}", index + 1, lines.next().unwrap_or_default())?;
+        for line in lines {
+            if line.is_empty() {
+                writeln!(out)?;
+            } else if line.starts_with("  ") {
+                writeln!(out, "{line}")?;
+            } else {
+                writeln!(out, "     {line}")?;
+            }
+        }
+    }
+    Ok(())
 }
 
-/// How to get tokens out of commits, tags and the stash, with the actual commands; the first
-/// paragraph continues the current line when `first` is set.
-fn write_rewrite_advice(out: &mut dyn Write, places: &Places<'_>, first: bool) -> io::Result<()> {
-    let mut first = first;
-    let mut paragraph = |out: &mut dyn Write, text: String| -> io::Result<()> {
-        if first {
-            first = false;
-            writeln!(out, "{text}")
-        } else {
-            writeln!(out, "     {text}")
+/// The distinct paths of `findings`, in report order.
+fn distinct_paths<'a>(findings: &[&'a Finding]) -> Vec<&'a str> {
+    let mut paths: Vec<&str> = Vec::new();
+    for finding in findings {
+        if !paths.contains(&finding.path.as_str()) {
+            paths.push(&finding.path);
         }
-    };
+    }
+    paths
+}
+
+/// Paths as shell words, space-separated: single-quoted when they hold anything but
+/// `[A-Za-z0-9._/-]`, so that a command copied from the advice names exactly those files.
+fn shell_words(paths: &[&str]) -> String {
+    let words: Vec<String> = paths
+        .iter()
+        .map(|path| {
+            let plain = !path.is_empty()
+                && path
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._/-".contains(&b));
+            if plain {
+                path.to_string()
+            } else {
+                format!("'{}'", path.replace('\'', "'\\''"))
+            }
+        })
+        .collect();
+    words.join(" ")
+}
+
+/// How to get tokens out of commits, tags and the stash, with the actual commands: lines of one
+/// step, commands indented by two spaces more than the text.
+fn rewrite_advice(places: &Places<'_>) -> String {
+    let mut paragraphs: Vec<String> = Vec::new();
     if let Some((commit, in_message)) = places.oldest_commit {
         let base = if commit.root {
             "--root".to_string()
         } else {
             format!("{}~1", commit.short_oid())
         };
-        let steps = if in_message {
-            "mark it `reword`, then edit the message"
+        let files = shell_words(&places.oldest_commit_files);
+        let steps = if in_message || places.oldest_commit_files.is_empty() {
+            "mark it `reword`, then edit the message and `git rebase --continue`.".to_string()
         } else {
-            "mark it `edit`, then remove the token, `git add`, `git commit --amend`"
-        };
-        paragraph(
-            out,
             format!(
-                "The token is in committed history. Rewrite from the oldest commit\n     \
-                 that adds one, {} ({}):\n       \
-                 git rebase -i {base}\n     \
-                 {steps}\n     \
-                 and `git rebase --continue`.\n     \
-                 If it is the last commit, `git commit --amend` alone does it; for long or shared\n     \
-                 history: `git filter-repo --replace-text <file>`.",
-                commit.short_oid(),
-                commit.subject
-            ),
-        )?;
+                "mark it `edit`, then remove the token from {files}, `git add {files}`,\n\
+                 `git commit --amend` and `git rebase --continue`. If that commit does nothing\n\
+                 but add {files}, mark it `drop` instead (removing the file would leave an\n\
+                 empty commit, which `--amend` refuses); a later commit that deletes it then\n\
+                 has nothing left to do: `git rebase --skip` it if rebase stops there."
+            )
+        };
+        paragraphs.push(format!(
+            "The token is in committed history. Rewrite from the oldest commit\n\
+             that adds one, {} ({}):\n       \
+             git rebase -i {base}\n\
+             {steps}\n\
+             If it is the last commit, `git commit --amend` alone does it; for long or shared\n\
+             history: `git filter-repo --replace-text <file>`.",
+            commit.short_oid(),
+            commit.subject
+        ));
     }
     for tag in &places.tags {
-        paragraph(
-            out,
-            format!(
-                "Annotated tag {tag} holds it in its message: delete the tag and create it again\n     \
-                 without the token:\n       \
-                 git tag -d {tag}\n       \
-                 git tag -a {tag} <commit>\n     \
-                 If the tag was ever pushed, the token has leaked: revoke it (step 3)."
-            ),
-        )?;
+        paragraphs.push(format!(
+            "Annotated tag {tag} holds it in its message: write the tag again, on the same\n\
+             commit, with the token taken out of the message:\n       \
+             git tag -f -a {tag} '{tag}^{{}}'\n\
+             If the tag was ever pushed, the token has leaked: revoke it (below)."
+        ));
     }
     if places.stash {
-        paragraph(
-            out,
-            "The stash holds it (local, never pushed): once you have what you need from it,\n     \
-             drop it: git stash drop stash@{0}"
+        paragraphs.push(
+            "The stash holds it (local, never pushed): once you have what you need from it,\n\
+             drop it:\n       \
+             git stash drop stash@{0}"
                 .to_string(),
-        )?;
+        );
     }
-    Ok(())
+    paragraphs.join("\n")
 }

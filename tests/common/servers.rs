@@ -2,7 +2,6 @@
 //! receive-pack, quarantine included), `git daemon --enable=receive-pack` (git://), and
 //! `git http-backend` behind lighttpd (smart HTTP). Each server is stopped when dropped.
 
-use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -36,9 +35,9 @@ pub struct GitServer {
 }
 
 impl GitServer {
-    /// Starts a server, or returns `None` after saying why on the terminal when the transport's
-    /// software is missing (lighttpd is a Debian package that `.ci/run` installs).
-    pub fn start(transport: Transport) -> Option<GitServer> {
+    /// Starts a server; panics with how to install the transport's software when it is missing
+    /// (lighttpd is a Debian package that `.ci/run` installs), so a test that cannot run fails.
+    pub fn start(transport: Transport) -> GitServer {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("srv");
         let repo = root.join("server.git");
@@ -100,13 +99,11 @@ impl GitServer {
                     .spawn()
                 {
                     Ok(child) => child,
-                    Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-                        say_not_run(
-                            "lighttpd is not installed (Debian: apt-get install -y lighttpd; \
-                             .ci/run does it), so this smart HTTP test did not run",
-                        );
-                        return None;
-                    }
+                    Err(err) if err.kind() == std::io::ErrorKind::NotFound => panic!(
+                        "this smart HTTP test needs lighttpd, which is not installed: \
+                         `apt-get install -y lighttpd` (Debian, Ubuntu), `brew install lighttpd` \
+                         (macOS), `dnf install lighttpd` (Fedora); .ci/run installs it"
+                    ),
                     Err(err) => panic!("starting lighttpd: {err}"),
                 };
                 server.process = Some(child);
@@ -114,7 +111,7 @@ impl GitServer {
                 server.url = format!("http://127.0.0.1:{port}/git/server.git");
             }
         }
-        Some(server)
+        server
     }
 
     /// Runs git in the server's repository and panics unless it succeeds; returns stdout.
@@ -229,11 +226,6 @@ $HTTP["url"] =~ "^/git" {{
         root = root.display(),
         exec_path = exec_path.display(),
     )
-}
-
-/// Says on the terminal, past the test harness's capture, that a test could not run.
-pub fn say_not_run(why: &str) {
-    let _ = writeln!(std::io::stderr(), "NOT RUN: {why}");
 }
 
 #[cfg(unix)]
