@@ -72,7 +72,7 @@ fn not_a_repository_is_still_said_so() {
             .unwrap(),
     );
     run.expect_code(2)
-        .expect_contains("is not in a git repository");
+        .expect_contains("not a git repository (or any of the parent directories)");
 }
 
 #[test]
