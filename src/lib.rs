@@ -20,7 +20,6 @@ pub mod redact;
 pub mod report;
 pub mod repository;
 pub mod scan;
-pub mod scan_git;
 pub mod source;
 pub mod timings;
 

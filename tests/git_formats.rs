@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{api_token, json_findings, Repo};
+use common::{api_token, json_findings, long_history_stream, Repo};
 
 /// The formats, as `git init` arguments, besides SHA-1 objects with files refs.
 const FORMATS: [&[&str]; 3] = [
@@ -341,27 +341,7 @@ fn pre_receive_checks_pushes_into_every_format() {
 /// fast-import's pack and repacked.
 #[test]
 fn long_histories_are_scanned_in_history_order_in_every_format() {
-    let mut stream = String::new();
-    let mut expected = Vec::new();
-    for number in 0..2400u64 {
-        let content = if number % 7 == 3 {
-            expected.push(number);
-            format!("value {number}\nkey = \"{}\"\n", api_token(5000 + number))
-        } else {
-            format!("value {number}\n")
-        };
-        let path = format!("dir{}/file{}.txt", number % 5, number % 11);
-        let message = format!("commit {number}\n");
-        stream.push_str(&format!(
-            "commit refs/heads/main\ncommitter T <t@example.invalid> {} +0000\ndata {}\n{message}",
-            1_600_000_000 + number,
-            message.len()
-        ));
-        stream.push_str(&format!(
-            "M 100644 inline {path}\ndata {}\n{content}\n",
-            content.len()
-        ));
-    }
+    let (stream, expected) = long_history_stream(2400);
     for format in FORMATS {
         let repo = Repo::in_format(format);
         repo.git_with_input(&["fast-import", "--quiet"], &stream)

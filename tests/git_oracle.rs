@@ -10,7 +10,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{api_token, json_findings, Repo, Rng};
+use common::{api_token, json_findings, long_history_stream, Repo, Rng};
 
 /// Lines that recur in real files, so that diffs have ambiguous alignments to resolve.
 const COMMON_LINES: &[&str] = &["}", "", "    }", "fn main() {", "[dependencies]", "# notes"];
@@ -309,27 +309,7 @@ fn commits_new_to_a_remote_match_rev_list(format: &[&str], seeds: std::ops::Rang
 fn long_histories_are_scanned_in_parallel_in_history_order() {
     let repo = Repo::new();
     // 2,400 commits through fast-import (enough for two workers); every seventh adds a token.
-    let mut stream = String::new();
-    let mut expected = Vec::new();
-    for number in 0..2400u64 {
-        let content = if number % 7 == 3 {
-            expected.push(number);
-            format!("value {number}\nkey = \"{}\"\n", api_token(5000 + number))
-        } else {
-            format!("value {number}\n")
-        };
-        let path = format!("dir{}/file{}.txt", number % 5, number % 11);
-        let message = format!("commit {number}\n");
-        stream.push_str(&format!(
-            "commit refs/heads/main\ncommitter T <t@example.invalid> {} +0000\ndata {}\n{message}",
-            1_600_000_000 + number,
-            message.len()
-        ));
-        stream.push_str(&format!(
-            "M 100644 inline {path}\ndata {}\n{content}\n",
-            content.len()
-        ));
-    }
+    let (stream, expected) = long_history_stream(2400);
     repo.git_with_input(&["fast-import", "--quiet"], &stream)
         .expect_code(0);
     let run = repo.cio_hook(&["scan-history", "--format", "json"]);

@@ -9,7 +9,7 @@ use git2::Repository;
 
 use cio_hook::report::Scope;
 use cio_hook::repository::{GitRepository, Opened};
-use cio_hook::scan_git::every_local_ref;
+use cio_hook::scan::git_cli::every_local_ref;
 use cio_hook::source::{commits, pre_push, range};
 
 use super::context::{progress, Context};
@@ -40,7 +40,10 @@ pub fn pre_push(context: &Context, remote: Option<&str>, url: Option<&str>) -> R
             url.map(str::to_string),
             updates_from_stdin()?,
         ),
-        None => updates_from_pre_commit_framework(&repo)?,
+        None => updates_from_pre_commit_framework(
+            |name| Ok(repo.revparse_single(name)?.id().to_string()),
+            || pre_push::every_local_ref(&repo),
+        )?,
     };
     let report = context.scanner(Some(&repo))?.scan_push(
         &repo,
@@ -132,8 +135,12 @@ fn updates_from_stdin() -> Result<Vec<pre_push::RefUpdate>> {
 /// only the first pushed ref, so any other could hide a token) plus the ref it describes.
 /// `PRE_COMMIT_FROM_REF` is the commit below the new ones; without it (a push that includes a
 /// root commit) every commit not on the remote is new.
+///
+/// `resolve` turns the described ref into its commit when the framework gives no
+/// `PRE_COMMIT_TO_REF`; `local_refs` are the repository's branches and tags as updates.
 fn updates_from_pre_commit_framework(
-    repo: &Repository,
+    resolve: impl FnOnce(&str) -> Result<String>,
+    local_refs: impl FnOnce() -> Result<Vec<pre_push::RefUpdate>>,
 ) -> Result<(String, Option<String>, Vec<pre_push::RefUpdate>)> {
     let var = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
     let remote = var("PRE_COMMIT_REMOTE_NAME").context(
@@ -142,11 +149,7 @@ fn updates_from_pre_commit_framework(
     let local_ref = var("PRE_COMMIT_LOCAL_BRANCH").unwrap_or_else(|| "HEAD".to_string());
     let local_oid = match var("PRE_COMMIT_TO_REF") {
         Some(oid) => oid,
-        None => repo
-            .revparse_single(&local_ref)
-            .with_context(|| format!("resolving {local_ref}"))?
-            .id()
-            .to_string(),
+        None => resolve(&local_ref).with_context(|| format!("resolving {local_ref}"))?,
     };
     let zero = "0".repeat(local_oid.len());
     let described = pre_push::RefUpdate {
@@ -156,7 +159,7 @@ fn updates_from_pre_commit_framework(
         remote_oid: var("PRE_COMMIT_FROM_REF").unwrap_or(zero),
     };
     let mut updates = vec![described];
-    updates.extend(pre_push::every_local_ref(repo)?);
+    updates.extend(local_refs()?);
     Ok((remote, var("PRE_COMMIT_REMOTE_URL"), updates))
 }
 
@@ -173,7 +176,14 @@ fn pre_push_with_git(
             url.map(str::to_string),
             updates_from_stdin()?,
         ),
-        None => updates_from_pre_commit_framework_with_git(repo)?,
+        None => updates_from_pre_commit_framework(
+            |name| {
+                let output =
+                    repo.git_output(["rev-parse", "--verify", "--end-of-options", name])?;
+                Ok(String::from_utf8_lossy(&output).trim().to_string())
+            },
+            || every_local_ref(repo),
+        )?,
     };
     let report = context.git_scanner(repo)?.scan_push_git(
         repo,
@@ -183,34 +193,4 @@ fn pre_push_with_git(
         &mut progress(),
     )?;
     context.finish(&report)
-}
-
-/// [`updates_from_pre_commit_framework`] on a repository read through git.
-fn updates_from_pre_commit_framework_with_git(
-    repo: &GitRepository,
-) -> Result<(String, Option<String>, Vec<pre_push::RefUpdate>)> {
-    let var = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
-    let remote = var("PRE_COMMIT_REMOTE_NAME").context(
-        "pre-push needs the remote's name and git's ref lines on stdin (git passes both to hooks)",
-    )?;
-    let local_ref = var("PRE_COMMIT_LOCAL_BRANCH").unwrap_or_else(|| "HEAD".to_string());
-    let local_oid = match var("PRE_COMMIT_TO_REF") {
-        Some(oid) => oid,
-        None => {
-            let output = repo
-                .git_output(["rev-parse", "--verify", "--end-of-options", &local_ref])
-                .with_context(|| format!("resolving {local_ref}"))?;
-            String::from_utf8_lossy(&output).trim().to_string()
-        }
-    };
-    let zero = "0".repeat(local_oid.len());
-    let described = pre_push::RefUpdate {
-        local_ref,
-        local_oid,
-        remote_ref: var("PRE_COMMIT_REMOTE_BRANCH").unwrap_or_default(),
-        remote_oid: var("PRE_COMMIT_FROM_REF").unwrap_or(zero),
-    };
-    let mut updates = vec![described];
-    updates.extend(every_local_ref(repo)?);
-    Ok((remote, var("PRE_COMMIT_REMOTE_URL"), updates))
 }

@@ -359,16 +359,7 @@ fn scan_received_with_libgit2(
     };
     let mut report = scanner.scan_plan(repo, &plan, scope.clone(), &mut |_, _, _| {})?;
     name_pushed_refs(repo, &mut report.findings, &plan)?;
-    let mut refs: Vec<String> = report
-        .findings
-        .iter()
-        .map(|finding| {
-            finding
-                .commit
-                .as_ref()
-                .map_or_else(String::new, |commit| commit.refs.join(","))
-        })
-        .collect();
+    let mut refs = refs_of_each(&report.findings);
     for (name, object) in tagged_objects {
         let mut only_this = PushPlan::default();
         only_this.tagged_objects.push(object);
@@ -421,6 +412,20 @@ pub fn file_at_ref(repo: &Repository, reference: &str, path: &Path) -> Result<Op
         .find_blob(entry.id())
         .with_context(|| format!("reading {} on {reference}", path.display()))?;
     Ok(Some(blob.content().to_vec()))
+}
+
+/// The refs each finding's commit is labelled with, joined by commas ("" for a finding outside
+/// any commit): the pushed refs a `remote:` line names.
+pub(crate) fn refs_of_each(findings: &[Finding]) -> Vec<String> {
+    findings
+        .iter()
+        .map(|finding| {
+            finding
+                .commit
+                .as_ref()
+                .map_or_else(String::new, |commit| commit.refs.join(","))
+        })
+        .collect()
 }
 
 #[cfg(test)]

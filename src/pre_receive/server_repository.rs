@@ -6,11 +6,11 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use git2::Repository;
 
-use super::{ReceiveReport, ReceivedRef};
+use super::{refs_of_each, ReceiveReport, ReceivedRef};
 use crate::redact::redact_text;
 use crate::report::Scope;
 use crate::repository::GitRepository;
-use crate::scan_git::GitPushPlan;
+use crate::scan::git_cli::GitPushPlan;
 use crate::source::git_cli::ObjectReader;
 use crate::Scanner;
 
@@ -149,16 +149,7 @@ pub fn scan_received_with_git(
     let tagged_objects = std::mem::take(&mut plan.tagged_objects);
     let mut report = scanner.scan_git_plan(repo, &plan, scope.clone(), &mut |_, _, _| {})?;
     plan.name_pushed_refs(repo, &mut report.findings)?;
-    let mut refs: Vec<String> = report
-        .findings
-        .iter()
-        .map(|finding| {
-            finding
-                .commit
-                .as_ref()
-                .map_or_else(String::new, |commit| commit.refs.join(","))
-        })
-        .collect();
+    let mut refs = refs_of_each(&report.findings);
     for object in tagged_objects {
         let mut names = Vec::new();
         for &(name, tip) in &updates {

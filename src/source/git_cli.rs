@@ -318,40 +318,41 @@ pub fn staged_changes(repo: &GitRepository) -> Result<Vec<Change>> {
 /// Every file the index holds, as if all of it were added: what the repository tracks.
 pub fn tracked_files(repo: &GitRepository) -> Result<Vec<Change>> {
     let output = repo.git_output(["ls-files", "--stage", "--full-name", "-z"])?;
-    let mut changes = Vec::new();
-    for entry in output.split(|&byte| byte == 0).filter(|e| !e.is_empty()) {
-        // `<mode> <id> <stage>\t<path>`
-        let tab = memchr::memchr(b'\t', entry).context("unexpected git ls-files line")?;
-        let fields: Vec<&[u8]> = entry[..tab].split(|&byte| byte == b' ').collect();
-        let [mode, id, stage] = fields[..] else {
-            bail!("unexpected git ls-files line");
-        };
-        let mode = u32::from_str_radix(&String::from_utf8_lossy(mode), 8)?;
-        if stage != b"0" || !is_file_mode(mode) {
-            continue;
-        }
-        changes.push(Change {
-            path: entry[tab + 1..].to_vec(),
-            old: None,
-            new: (String::from_utf8_lossy(id).into_owned(), mode),
-        });
-    }
-    Ok(changes)
+    // `<mode> <id> <stage>\t<path>`; a conflict's stages other than 0 are left out.
+    listed_files(&output, "git ls-files", |fields| match fields {
+        [mode, id, stage] => Some((*mode, *id, *stage == b"0")),
+        _ => None,
+    })
 }
 
 /// Every file in the tree `tree`, as if all of it were added (a tree a tag points at).
 pub fn files_in_tree(repo: &GitRepository, tree: &str) -> Result<Vec<Change>> {
     let output = repo.git_output(["ls-tree", "-r", "-z", "--full-tree", tree])?;
+    // `<mode> <type> <id>\t<path>`
+    listed_files(&output, "git ls-tree", |fields| match fields {
+        [mode, _, id] => Some((*mode, *id, true)),
+        _ => None,
+    })
+}
+
+/// The files of a `-z` listing whose entries are `<fields>\t<path>`, each as added: `pick`
+/// names the mode, the id and whether to keep the entry from the space-separated fields (None:
+/// the line is not what `command` writes).
+fn listed_files<'a>(
+    output: &'a [u8],
+    command: &str,
+    pick: impl Fn(&[&'a [u8]]) -> Option<(&'a [u8], &'a [u8], bool)>,
+) -> Result<Vec<Change>> {
     let mut changes = Vec::new();
     for entry in output.split(|&byte| byte == 0).filter(|e| !e.is_empty()) {
-        // `<mode> <type> <id>\t<path>`
-        let tab = memchr::memchr(b'\t', entry).context("unexpected git ls-tree line")?;
+        let tab =
+            memchr::memchr(b'\t', entry).with_context(|| format!("unexpected {command} line"))?;
         let fields: Vec<&[u8]> = entry[..tab].split(|&byte| byte == b' ').collect();
-        let [mode, _, id] = fields[..] else {
-            bail!("unexpected git ls-tree line");
+        let Some((mode, id, keep)) = pick(&fields) else {
+            bail!("unexpected {command} line");
         };
         let mode = u32::from_str_radix(&String::from_utf8_lossy(mode), 8)?;
-        if !is_file_mode(mode) {
+        if !keep || !is_file_mode(mode) {
             continue;
         }
         changes.push(Change {

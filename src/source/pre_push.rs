@@ -400,6 +400,37 @@ pub fn matching_remotes(repo: &Repository, remote: &str, url: Option<&str>) -> R
     if repo.find_remote(remote).is_ok() {
         return Ok(vec![remote.to_string()]);
     }
+    let config = repo.config().context("reading git config")?;
+    let mut remote_urls = Vec::new();
+    for name in repo.remotes().context("listing remotes")?.iter().flatten() {
+        // Both as configured and as libgit2 rewrites them (`url.<base>.insteadOf`).
+        for key in ["url", "pushurl"] {
+            let mut values = config.multivar(&format!("remote.{name}.{key}"), None)?;
+            while let Some(value) = values.next() {
+                if let Some(value) = value?.value() {
+                    remote_urls.push((name.to_string(), value.to_string()));
+                }
+            }
+        }
+        if let Ok(configured) = repo.find_remote(name) {
+            for url in [configured.url(), configured.pushurl()]
+                .into_iter()
+                .flatten()
+            {
+                remote_urls.push((name.to_string(), url.to_string()));
+            }
+        }
+    }
+    remotes_at(remote, url, &remote_urls)
+}
+
+/// The remotes among `remote_urls` (each remote's name with one of its URLs) whose URL is
+/// `remote` or `url`, compared after normalising ([`repository_key`]), each named once.
+pub fn remotes_at(
+    remote: &str,
+    url: Option<&str>,
+    remote_urls: &[(String, String)],
+) -> Result<Vec<String>> {
     // git resolves relative paths from the top of the working tree, where hooks run.
     let base = std::env::current_dir().context("reading the current directory")?;
     let wanted: Vec<String> = [Some(remote), url]
@@ -407,28 +438,10 @@ pub fn matching_remotes(repo: &Repository, remote: &str, url: Option<&str>) -> R
         .flatten()
         .map(|url| repository_key(url, &base))
         .collect();
-    let config = repo.config().context("reading git config")?;
-    let mut matching = Vec::new();
-    for name in repo.remotes().context("listing remotes")?.iter().flatten() {
-        // Both as configured and as libgit2 rewrites them (`url.<base>.insteadOf`).
-        let mut urls = Vec::new();
-        for key in ["url", "pushurl"] {
-            let mut values = config.multivar(&format!("remote.{name}.{key}"), None)?;
-            while let Some(value) = values.next() {
-                if let Some(value) = value?.value() {
-                    urls.push(value.to_string());
-                }
-            }
-        }
-        if let Ok(configured) = repo.find_remote(name) {
-            urls.extend(configured.url().map(str::to_string));
-            urls.extend(configured.pushurl().map(str::to_string));
-        }
-        if urls
-            .iter()
-            .any(|url| wanted.contains(&repository_key(url, &base)))
-        {
-            matching.push(name.to_string());
+    let mut matching: Vec<String> = Vec::new();
+    for (name, url) in remote_urls {
+        if !matching.contains(name) && wanted.contains(&repository_key(url, &base)) {
+            matching.push(name.clone());
         }
     }
     Ok(matching)

@@ -441,3 +441,31 @@ pub fn iso_author_date(repo: &Repo, revision: &str) -> String {
     let date = date.trim();
     format!("{}:{}", &date[..date.len() - 2], &date[date.len() - 2..])
 }
+
+/// A `git fast-import` stream of `commits` commits on main, each changing one of 55 files under
+/// five directories; every seventh (numbers 3, 10, 17, …) adds a token. Returns the stream and
+/// the numbers of the commits that add one (each commit's message is `commit NUMBER`).
+pub fn long_history_stream(commits: u64) -> (String, Vec<u64>) {
+    let mut stream = String::new();
+    let mut expected = Vec::new();
+    for number in 0..commits {
+        let content = if number % 7 == 3 {
+            expected.push(number);
+            format!("value {number}\nkey = \"{}\"\n", api_token(5000 + number))
+        } else {
+            format!("value {number}\n")
+        };
+        let path = format!("dir{}/file{}.txt", number % 5, number % 11);
+        let message = format!("commit {number}\n");
+        stream.push_str(&format!(
+            "commit refs/heads/main\ncommitter T <t@example.invalid> {} +0000\ndata {}\n{message}",
+            1_600_000_000 + number,
+            message.len()
+        ));
+        stream.push_str(&format!(
+            "M 100644 inline {path}\ndata {}\n{content}\n",
+            content.len()
+        ));
+    }
+    (stream, expected)
+}

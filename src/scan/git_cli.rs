@@ -2,7 +2,7 @@
 //! SHA-256 objects, reftable refs. Same findings as the libgit2 path, from
 //! [`crate::source::git_cli`].
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
@@ -10,9 +10,10 @@ use anyhow::{bail, Context, Result};
 use crate::redact::redact_text;
 use crate::report::{Finding, Report, Scope};
 use crate::repository::GitRepository;
+use crate::scan::push::label_with_refs;
 use crate::scan::ProgressFn;
 use crate::source::git_cli::{self, BlobSource, ListedCommit, ObjectReader, TagObject};
-use crate::source::pre_push::{repository_key, RefUpdate};
+use crate::source::pre_push::{remotes_at, RefUpdate};
 use crate::source::{AddedText, CommitInfo, TAG_MESSAGE};
 use crate::Scanner;
 
@@ -327,29 +328,7 @@ impl GitPushPlan {
     /// Labels each finding's commit (or tag) with the pushed refs that carry it: those whose
     /// commit is it or descends from it, or that point at the tag.
     pub fn name_pushed_refs(&self, repo: &GitRepository, findings: &mut [Finding]) -> Result<()> {
-        let mut labelled: HashMap<String, Arc<CommitInfo>> = HashMap::new();
-        for finding in findings {
-            let Some(commit) = &finding.commit else {
-                continue;
-            };
-            let commit = match labelled.get(&commit.oid) {
-                Some(known) => known.clone(),
-                None => {
-                    let refs = self.refs_carrying(repo, &commit.oid)?;
-                    let known = Arc::new(CommitInfo {
-                        refs: refs
-                            .iter()
-                            .map(|name| redact_text(name.as_bytes()))
-                            .collect(),
-                        ..CommitInfo::clone(commit)
-                    });
-                    labelled.insert(commit.oid.clone(), known.clone());
-                    known
-                }
-            };
-            finding.commit = Some(commit);
-        }
-        Ok(())
+        label_with_refs(findings, |oid| self.refs_carrying(repo, oid))
     }
 
     /// The pushed refs that carry the commit or tag `oid`.
@@ -411,20 +390,7 @@ fn matching_remotes(repo: &GitRepository, remote: &str, url: Option<&str>) -> Re
     if urls.iter().any(|(name, _)| name == remote) {
         return Ok(vec![remote.to_string()]);
     }
-    let base = std::env::current_dir().context("reading the current directory")?;
-    let wanted: Vec<String> = [Some(remote), url]
-        .into_iter()
-        .flatten()
-        .map(|url| repository_key(url, &base))
-        .collect();
-    let mut matching: Vec<String> = Vec::new();
-    let mut seen = HashSet::new();
-    for (name, url) in &urls {
-        if wanted.contains(&repository_key(url, &base)) && seen.insert(name.clone()) {
-            matching.push(name.clone());
-        }
-    }
-    Ok(matching)
+    remotes_at(remote, url, &urls)
 }
 
 /// Every local branch and tag, as if each were pushed to a remote that does not have it yet
