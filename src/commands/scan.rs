@@ -34,17 +34,12 @@ pub fn pre_push(context: &Context, remote: Option<&str>, url: Option<&str>) -> R
         Opened::Libgit2(repo) => repo,
         Opened::Git(repo) => return pre_push_with_git(context, &repo, remote, url),
     };
-    let (remote, url, updates) = match remote {
-        Some(remote) => (
-            remote.to_string(),
-            url.map(str::to_string),
-            updates_from_stdin()?,
-        ),
-        None => updates_from_pre_commit_framework(
-            |name| Ok(repo.revparse_single(name)?.id().to_string()),
-            || pre_push::every_local_ref(&repo),
-        )?,
-    };
+    let (remote, url, updates) = pushed_updates(
+        remote,
+        url,
+        |name| Ok(repo.revparse_single(name)?.id().to_string()),
+        || pre_push::every_local_ref(&repo),
+    )?;
     let report = context.scanner(Some(&repo))?.scan_push(
         &repo,
         &remote,
@@ -120,6 +115,25 @@ pub fn paths(context: &Context, paths: &[PathBuf]) -> Result<i32> {
     context.finish(&report)
 }
 
+/// The remote, its URL and the ref updates of a push: from git's arguments and its ref lines on
+/// stdin, or, without a remote (under the pre-commit framework), from the framework's variables
+/// ([`updates_from_pre_commit_framework`], with `resolve` and `local_refs`).
+fn pushed_updates(
+    remote: Option<&str>,
+    url: Option<&str>,
+    resolve: impl FnOnce(&str) -> Result<String>,
+    local_refs: impl FnOnce() -> Result<Vec<pre_push::RefUpdate>>,
+) -> Result<(String, Option<String>, Vec<pre_push::RefUpdate>)> {
+    match remote {
+        Some(remote) => Ok((
+            remote.to_string(),
+            url.map(str::to_string),
+            updates_from_stdin()?,
+        )),
+        None => updates_from_pre_commit_framework(resolve, local_refs),
+    }
+}
+
 /// git's pre-push lines, from standard input.
 fn updates_from_stdin() -> Result<Vec<pre_push::RefUpdate>> {
     let mut input = Vec::new();
@@ -170,21 +184,15 @@ fn pre_push_with_git(
     remote: Option<&str>,
     url: Option<&str>,
 ) -> Result<i32> {
-    let (remote, url, updates) = match remote {
-        Some(remote) => (
-            remote.to_string(),
-            url.map(str::to_string),
-            updates_from_stdin()?,
-        ),
-        None => updates_from_pre_commit_framework(
-            |name| {
-                let output =
-                    repo.git_output(["rev-parse", "--verify", "--end-of-options", name])?;
-                Ok(String::from_utf8_lossy(&output).trim().to_string())
-            },
-            || every_local_ref(repo),
-        )?,
-    };
+    let (remote, url, updates) = pushed_updates(
+        remote,
+        url,
+        |name| {
+            let output = repo.git_output(["rev-parse", "--verify", "--end-of-options", name])?;
+            Ok(String::from_utf8_lossy(&output).trim().to_string())
+        },
+        || every_local_ref(repo),
+    )?;
     let report = context.git_scanner(repo)?.scan_push_git(
         repo,
         &remote,

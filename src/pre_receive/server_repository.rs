@@ -35,15 +35,7 @@ impl ServerRepository {
     pub fn config_bool(&self, name: &str) -> Result<bool> {
         match self {
             ServerRepository::Libgit2(repo) => {
-                let config = repo
-                    .config()
-                    .and_then(|mut config| config.snapshot())
-                    .context("reading git config")?;
-                match config.get_bool(name) {
-                    Ok(value) => Ok(value),
-                    Err(err) if err.code() == git2::ErrorCode::NotFound => Ok(false),
-                    Err(err) => bail!("git config {name}: {}", err.message()),
-                }
+                Ok(libgit2_config(repo, name, git2::Config::get_bool)?.unwrap_or(false))
             }
             ServerRepository::Git(repo) => {
                 Ok(git_config(repo, &["--type=bool", "--get", name])?.as_deref() == Some("true"))
@@ -54,17 +46,7 @@ impl ServerRepository {
     /// A git config setting as text, `None` when unset.
     pub fn config_string(&self, name: &str) -> Result<Option<String>> {
         match self {
-            ServerRepository::Libgit2(repo) => {
-                let config = repo
-                    .config()
-                    .and_then(|mut config| config.snapshot())
-                    .context("reading git config")?;
-                match config.get_string(name) {
-                    Ok(value) => Ok(Some(value)),
-                    Err(err) if err.code() == git2::ErrorCode::NotFound => Ok(None),
-                    Err(err) => bail!("git config {name}: {}", err.message()),
-                }
-            }
+            ServerRepository::Libgit2(repo) => libgit2_config(repo, name, git2::Config::get_string),
             ServerRepository::Git(repo) => git_config(repo, &["--get", name]),
         }
     }
@@ -170,4 +152,21 @@ pub fn scan_received_with_git(
         report.findings.extend(found.findings);
     }
     Ok(ReceiveReport { report, refs })
+}
+
+/// A git config setting read by libgit2 with `get`, `None` when unset.
+fn libgit2_config<T>(
+    repo: &Repository,
+    name: &str,
+    get: impl FnOnce(&git2::Config, &str) -> Result<T, git2::Error>,
+) -> Result<Option<T>> {
+    let config = repo
+        .config()
+        .and_then(|mut config| config.snapshot())
+        .context("reading git config")?;
+    match get(&config, name) {
+        Ok(value) => Ok(Some(value)),
+        Err(err) if err.code() == git2::ErrorCode::NotFound => Ok(None),
+        Err(err) => bail!("git config {name}: {}", err.message()),
+    }
 }

@@ -469,3 +469,22 @@ pub fn long_history_stream(commits: u64) -> (String, Vec<u64>) {
     }
     (stream, expected)
 }
+
+/// Runs `scan-history` in `repo`, which must find tokens, and returns the numbers of the commits
+/// its findings name, in report order (messages `commit NUMBER`, as [`long_history_stream`]
+/// writes them), after checking that it scanned `commits` commits.
+pub fn history_finding_numbers(repo: &Repo, commits: u64) -> Vec<u64> {
+    let run = repo.cio_hook(&["scan-history", "--format", "json"]);
+    run.expect_code(1);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["commits_scanned"], commits);
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|finding| {
+            let subject = finding["commit"]["subject"].as_str().unwrap();
+            subject.trim_start_matches("commit ").parse().unwrap()
+        })
+        .collect()
+}
