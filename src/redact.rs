@@ -144,12 +144,11 @@ pub fn preview_line(line: &[u8], secrets: &[(Range<usize>, String)], shown: usiz
     let line = &line[..end];
     let target = secrets[shown].0.clone();
     let mut masks: Vec<(Range<usize>, String)> = secrets.to_vec();
-    for token in find_tokens(line) {
-        let span = token.start..token.end;
-        if !masks.iter().any(|(other, _)| overlaps(other, &span)) {
-            masks.push((span, redact_token(&line[token.start..token.end])));
-        }
-    }
+    // Every token on the line too; one that is also a secret merges with it below.
+    masks.extend(find_tokens(line).into_iter().map(|token| {
+        let redacted = redact_token(&line[token.start..token.end]);
+        (token.start..token.end, redacted)
+    }));
     masks.sort_by_key(|(span, _)| (span.start, std::cmp::Reverse(span.end)));
     // Overlapping spans merge; the first (longest at its start) names the merged one.
     let mut merged: Vec<(Range<usize>, String)> = Vec::with_capacity(masks.len());
@@ -217,10 +216,6 @@ pub fn preview_line(line: &[u8], secrets: &[(Range<usize>, String)], shown: usiz
     }
 }
 
-fn overlaps(a: &Range<usize>, b: &Range<usize>) -> bool {
-    a.start < b.end && b.start < a.end
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,6 +251,24 @@ mod tests {
         );
         assert_eq!(redact_text(b"caf\xe9"), "caf\u{fffd}");
         assert_eq!(display_path(b"a\nb\x1b.txt"), "a\\nb\\u{1b}.txt");
+    }
+
+    #[test]
+    fn paths_keep_every_byte_but_the_token() {
+        let path = [b"ci/\xff".as_slice(), token().as_bytes(), b"\n.env"].concat();
+        assert_eq!(redact_bytes(&path), b"ci/\xffcioAbCd\xe2\x80\xa62345\n.env");
+        assert_eq!(redact_bytes(b"plain\xfe"), b"plain\xfe");
+    }
+
+    #[test]
+    fn a_secret_overlapping_another_token_is_never_shown_in_part() {
+        let first = token();
+        let line = format!("key={first}");
+        let start = line.find(&first).unwrap();
+        // A secret found as the assignment's tail only: the whole token is still masked.
+        let secrets = [(start + 4..line.len(), "…".to_string())];
+        let preview = preview_line(line.as_bytes(), &secrets, 0);
+        assert_eq!(preview.text, "key=cioAbCd…2345");
     }
 
     #[test]

@@ -235,4 +235,21 @@ mod tests {
             assert!(values(line, false).is_empty(), "{line}");
         }
     }
+
+    #[test]
+    fn only_whole_percent_variables_are_references() {
+        for reference in [
+            "%TOKEN%",
+            "$TOKEN",
+            "${{ secrets.T }}",
+            "{{ t }}",
+            "<%= t %>",
+            "|",
+        ] {
+            assert!(is_reference(reference.as_bytes()), "{reference}");
+        }
+        for literal in ["s3cr3t%", "%s3cr3t", "%%", "s3cr3t"] {
+            assert!(!is_reference(literal.as_bytes()), "{literal}");
+        }
+    }
 }

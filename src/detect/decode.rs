@@ -326,6 +326,14 @@ mod tests {
     }
 
     #[test]
+    fn a_token_repeated_in_one_run_is_found_once() {
+        let data = format!("A={}\nB={}\n", token(), token());
+        let found = find_base64_tokens(encode(data.as_bytes()).as_bytes());
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].token, token().as_bytes());
+    }
+
+    #[test]
     fn plain_text_and_short_runs_decode_to_nothing() {
         let text = format!("just text {} and Y2lv short", token());
         assert!(find_base64_tokens(text.as_bytes()).is_empty());

@@ -569,4 +569,71 @@ mod tests {
             repository_key(&dir.path().join("remote").to_string_lossy(), dir.path())
         );
     }
+
+    #[test]
+    fn remotes_are_matched_by_any_spelling_of_their_url_and_named_once() {
+        let remote_urls: Vec<(String, String)> = [
+            ("origin", "https://example.com/a/b.git"),
+            ("origin", "git@example.com:a/b"),
+            ("mirror", "ssh://git@example.com/a/b"),
+            ("other", "https://example.com/a/c"),
+        ]
+        .iter()
+        .map(|(name, url)| (name.to_string(), url.to_string()))
+        .collect();
+        let at = |remote, url| remotes_at(remote, url, &remote_urls).unwrap();
+        assert_eq!(at("https://EXAMPLE.com/a/b", None), ["origin", "mirror"]);
+        assert_eq!(at("origin", Some("https://example.com/a/c.git")), ["other"]);
+        assert!(at("https://example.com/a/d", None).is_empty());
+    }
+
+    /// A repository made by git with `count` empty commits on main, oldest first.
+    fn linear_history(count: usize) -> (tempfile::TempDir, Repository, Vec<Oid>) {
+        let dir = tempfile::tempdir().unwrap();
+        let git = |args: &[&str]| {
+            let output = std::process::Command::new("git")
+                .args(["-c", "user.name=T", "-c", "user.email=t@example.invalid"])
+                .args(args)
+                .current_dir(dir.path())
+                .output()
+                .unwrap();
+            assert!(output.status.success(), "git {args:?}: {output:?}");
+            String::from_utf8(output.stdout).unwrap()
+        };
+        git(&["init", "-q", "-b", "main"]);
+        for number in 0..count {
+            git(&[
+                "commit",
+                "-q",
+                "--allow-empty",
+                "-m",
+                &format!("commit {number}"),
+            ]);
+        }
+        let mut commits: Vec<Oid> = git(&["rev-list", "--reverse", "main"])
+            .lines()
+            .map(|line| Oid::from_str(line).unwrap())
+            .collect();
+        commits.truncate(count);
+        let repo = Repository::open(dir.path()).unwrap();
+        (dir, repo, commits)
+    }
+
+    #[test]
+    fn arrived_commits_are_listed_once_each_parents_first() {
+        let (_dir, repo, c) = linear_history(3);
+        let all = |_: Oid| true;
+        let listed = commits_that_arrived(&repo, &[c[2], c[2], c[1]], &[c[0]], &all).unwrap();
+        assert_eq!(listed, Some(vec![c[1], c[2]]));
+        // A tip the remote has is no work, whatever arrived.
+        let none = |_: Oid| false;
+        let listed = commits_that_arrived(&repo, &[c[2]], &[c[2]], &none).unwrap();
+        assert_eq!(listed, Some(vec![]));
+        // A commit that neither arrived nor is hidden needs the full walk.
+        let only_tip = |commit: Oid| commit == c[2];
+        assert_eq!(
+            commits_that_arrived(&repo, &[c[2]], &[], &only_tip).unwrap(),
+            None
+        );
+    }
 }
