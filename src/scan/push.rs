@@ -16,6 +16,7 @@ use crate::source::pre_push::{plan_push, PushPlan, RefUpdate};
 use crate::source::{blobs, commits, tree_diff, AddedText, CommitInfo, TAG_MESSAGE};
 
 impl Scanner {
+    /// Scans what a push of `updates` to `remote` (at `url`) would make new there: commits,
     /// annotated tag messages, and objects tags point at directly. Each commit finding names the
     /// pushed refs that carry its commit.
     pub fn scan_push(
