@@ -18,6 +18,8 @@ use crate::report::{Finding, PackagedFile, Report, Scope};
 use crate::source::archived::added_in_archive;
 use crate::Scanner;
 
+mod git_cli;
+
 /// Which packages to build, as `cargo package` selects them.
 #[derive(Debug, Clone, Default)]
 pub struct PackageSelection {
@@ -41,6 +43,9 @@ pub struct PackagedCrate {
     pub license_file: Option<PathBuf>,
     /// Whether the manifest sets `include` (then git is not consulted at all).
     pub has_include: bool,
+    /// Whether cargo wrote `.cargo_vcs_info.json` into the package: it read the package's git
+    /// repository (it does not read SHA-256 ones, and then packs as outside git).
+    pub has_vcs_info: bool,
     /// The `.crate` file's bytes.
     pub tarball: Vec<u8>,
 }
@@ -57,6 +62,10 @@ impl PackagedCrate {
             readme: package.readme.map(|path| root.join(path)),
             license_file: package.license_file.map(|path| root.join(path)),
             has_include: manifest_has_include(&package.manifest_path)?,
+            has_vcs_info: git_cli::has_vcs_info(
+                &tarball,
+                &format!("{}-{}", package.name, package.version),
+            ),
             name: package.name,
             version: package.version,
             root,
@@ -94,7 +103,16 @@ pub fn build_packages(
         output = run(false)?;
     }
     if !output.status.success() {
-        bail!("`cargo package` failed: {}", cargo_error(&output.stderr));
+        let why = metadata
+            .packages
+            .first()
+            .and_then(|package| package.manifest_path.parent())
+            .and_then(git_cli::cargo_cannot_read);
+        bail!(
+            "`cargo package` failed: {}{}",
+            cargo_error(&output.stderr),
+            why.map(|why| format!(" ({why})")).unwrap_or_default()
+        );
     }
     let package_dir = target_dir.join("package");
     let mut crates = Vec::new();
@@ -225,40 +243,77 @@ pub fn why_packed(krate: &PackagedCrate, file: &[u8]) -> String {
 
 /// What git says about the file at `source`, in words that explain why cargo packs it.
 fn git_state(krate: &PackagedCrate, source: &Path) -> String {
-    let Ok(repo) = git2::Repository::discover(&krate.root) else {
-        return "not in a git repository: cargo packs every file under the package root but \
-                hidden ones and target/"
-            .to_string();
+    let state = match git2::Repository::discover(&krate.root) {
+        Ok(repo) => libgit2_state(&repo, source),
+        // A format libgit2 does not read (SHA-256 objects, reftable refs): git answers.
+        Err(_) => git_cli::file_state(source),
     };
+    match state {
+        FileState::NotInRepository => "not in a git repository: cargo packs every file under the \
+                                       package root but hidden ones and target/"
+            .to_string(),
+        FileState::OutsideWorkTree => "outside the git work tree".to_string(),
+        FileState::Unknown => "git cannot tell its state".to_string(),
+        FileState::Ignored if krate.has_include => "ignored by git, yet packed: with `include` \
+                                                    set, cargo does not consult git or .gitignore"
+            .to_string(),
+        FileState::Ignored if !krate.has_vcs_info => format!(
+            "ignored by git, yet packed: {}",
+            git_cli::CARGO_DID_NOT_READ_GIT
+        ),
+        FileState::Ignored => "ignored by git, yet packed".to_string(),
+        FileState::Untracked => {
+            "untracked and not ignored: cargo packs untracked files, which no commit shows"
+                .to_string()
+        }
+        FileState::Staged => "staged but not committed".to_string(),
+        FileState::Modified => {
+            "tracked, with uncommitted changes: cargo packs the working tree's version".to_string()
+        }
+        FileState::Tracked => {
+            "tracked by git: it is in the commits too (scan-history finds it there)".to_string()
+        }
+    }
+}
+
+/// Where a packed file stands with git.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FileState {
+    NotInRepository,
+    OutsideWorkTree,
+    Unknown,
+    Ignored,
+    Untracked,
+    Staged,
+    Modified,
+    Tracked,
+}
+
+/// [`FileState`] of the file at `source` in `repo`, read by libgit2.
+fn libgit2_state(repo: &git2::Repository, source: &Path) -> FileState {
     let relative = repo.workdir().and_then(|workdir| {
         let workdir = workdir.canonicalize().ok()?;
         let parent = source.parent()?.canonicalize().ok()?;
         Some(parent.strip_prefix(workdir).ok()?.join(source.file_name()?))
     });
     let Some(relative) = relative else {
-        return "outside the git work tree".to_string();
+        return FileState::OutsideWorkTree;
     };
     let status = match repo.status_file(&relative) {
         Ok(status) => status,
         Err(err) if err.code() == git2::ErrorCode::NotFound => git2::Status::WT_NEW,
-        Err(_) => return "git cannot tell its state".to_string(),
+        Err(_) => return FileState::Unknown,
     };
     if status.contains(git2::Status::IGNORED) {
-        if krate.has_include {
-            "ignored by git, yet packed: with `include` set, cargo does not consult git or \
-             .gitignore"
-                .to_string()
-        } else {
-            "ignored by git, yet packed".to_string()
-        }
+        FileState::Ignored
     } else if status.contains(git2::Status::WT_NEW) {
-        "untracked and not ignored: cargo packs untracked files, which no commit shows".to_string()
+        FileState::Untracked
     } else if status.contains(git2::Status::INDEX_NEW) {
-        "staged but not committed".to_string()
+        FileState::Staged
     } else if status.intersects(git2::Status::WT_MODIFIED | git2::Status::INDEX_MODIFIED) {
-        "tracked, with uncommitted changes: cargo packs the working tree's version".to_string()
+        FileState::Modified
     } else {
-        "tracked by git: it is in the commits too (scan-history finds it there)".to_string()
+        FileState::Tracked
     }
 }
 

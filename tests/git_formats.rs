@@ -355,3 +355,112 @@ fn long_histories_are_scanned_in_history_order_in_every_format() {
         }
     }
 }
+
+/// `check-config` in every format, as on SHA-1/files: an entry only history still needs is
+/// named with the commit (the copy's own id), a stale one is listed for removal.
+#[test]
+fn check_config_reviews_the_allowlist_in_every_format() {
+    for format in [&[][..]].into_iter().chain(FORMATS) {
+        let repo = Repo::in_format(format);
+        let token = api_token(2301);
+        let fixture = repo.commit_file_unchecked("fixture.txt", &format!("{token}\n"), "fixture");
+        assert_eq!(fixture.len(), hex_len(format));
+        repo.git_ok(&["rm", "-q", "fixture.txt"]);
+        repo.git_ok(&["commit", "-q", "--no-verify", "-m", "drop the fixture"]);
+        let history = repo.cio_hook(&["scan-history", "--format", "json"]);
+        history.expect_code(1);
+        let report: serde_json::Value = serde_json::from_str(&history.stdout).unwrap();
+        let fingerprint = report["findings"][0]["fingerprint"].as_str().unwrap();
+        repo.write(
+            ".ciokeyignore.toml",
+            format!(
+                "[[allow]]\nfingerprint = \"{fingerprint}\"\nreason = \"revoked fixture\"\n\n\
+                 [[allow]]\npath = \"gone/\"\nreason = \"stale\"\n"
+            ),
+        );
+        repo.git_ok(&["add", ".ciokeyignore.toml"]);
+        repo.git_ok(&["commit", "-q", "--no-verify", "-m", "allowlist"]);
+        repo.cio_hook(&["check-config"])
+            .expect_code(1)
+            .expect_no_full_token(&[&token])
+            .expect_contains(&format!(
+                ".ciokeyignore.toml:1: matches nothing in the tracked files, but still a token \
+                 in history: commit {} fixture.txt:1:1; keep it",
+                &fixture[..10]
+            ))
+            .expect_contains(
+                ".ciokeyignore.toml:5: matches nothing in the tracked files or in the history \
+                 (3 commits); remove it (reason: stale)",
+            )
+            .expect_contains("2 entries, 1 to review");
+        // A placeholder in a tracked file needs no entry, in any format.
+        let placeholder = ["cio", &"x".repeat(32)].concat();
+        repo.write("docs/setup.md", format!("cargo login {placeholder}\n"));
+        repo.git_ok(&["add", "docs/setup.md"]);
+        let json = repo.cio_hook(&["scan-path", "docs/setup.md", "--format", "json"]);
+        let report: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+        let placeholder_fingerprint = report["findings"][0]["fingerprint"].as_str().unwrap();
+        repo.cio_hook(&["allow", placeholder_fingerprint, "--reason", "docs example"])
+            .expect_code(2)
+            .expect_contains("is a placeholder's (at docs/setup.md:1:13)");
+    }
+}
+
+/// A git repository of `format` holding package `pkg` 0.1.0 under `pkg/`, committed, with
+/// `*.log` ignored.
+fn repo_with_package(format: &[&str]) -> Repo {
+    let repo = Repo::in_format(format);
+    repo.write(
+        "pkg/Cargo.toml",
+        "[package]\nname = \"pkg\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\
+         description = \"a test package\"\nlicense = \"MIT\"\n",
+    );
+    repo.write("pkg/src/lib.rs", "pub fn answer() -> u32 { 42 }\n");
+    repo.write(".gitignore", "*.log\n");
+    repo.git_ok(&["add", "."]);
+    repo.commit("package", &["--no-verify"]).expect_code(0);
+    repo
+}
+
+/// `scan-package` scans what cargo itself packs in each format. cargo reads no SHA-256
+/// repository (whatever its refs): it packs as outside git, ignored files included, and the
+/// finding says so. It cannot read reftable refs of SHA-1 objects at all (`cargo publish` fails
+/// there too): the scan fails closed, saying why.
+#[test]
+fn scan_package_scans_what_cargo_packs_in_every_format() {
+    for format in FORMATS {
+        let repo = repo_with_package(format);
+        let scan = || repo.cio_hook(&["scan-package", "--manifest-path", "pkg/Cargo.toml"]);
+        if hex_len(format) == 40 {
+            scan()
+                .expect_code(2)
+                .expect_contains("`cargo package` failed")
+                .expect_contains("cargo cannot read a repository with reftable refs")
+                .expect_contains("uploads nothing");
+            continue;
+        }
+        scan()
+            .expect_code(0)
+            .expect_contains("no crates.io token in what `cargo package` would upload");
+        let (ignored, untracked) = (api_token(2302), api_token(2303));
+        repo.write("pkg/debug.log", format!("token = {ignored}\n"));
+        repo.write("pkg/notes.txt", format!("token = {untracked}\n"));
+        assert_eq!(
+            repo.git_ok(&["status", "--porcelain", "--", "pkg/debug.log"]),
+            ""
+        );
+        scan()
+            .expect_code(1)
+            .expect_no_full_token(&[&ignored, &untracked])
+            .expect_contains("pkg-0.1.0.crate!pkg-0.1.0/debug.log:1:9")
+            .expect_contains(
+                "pkg 0.1.0, file debug.log: ignored by git, yet packed: cargo did not read this \
+                 git repository",
+            )
+            .expect_contains("pkg 0.1.0, file notes.txt: untracked and not ignored");
+        repo.git_ok(&["add", "pkg/notes.txt"]);
+        scan()
+            .expect_code(1)
+            .expect_contains("pkg 0.1.0, file notes.txt: staged but not committed");
+    }
+}

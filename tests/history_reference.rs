@@ -847,3 +847,109 @@ fn history_scan_is_the_same_in_every_git_format() {
         assert!(found.iter().all(|key| key.0.len() == hex_len));
     }
 }
+
+/// How many of the blobs stored as deltas in the packs of `git_dir` hold an API token (`cio`
+/// and 32 letters or digits): what the pack pass must rebuild to find it.
+fn tokens_in_delta_blobs(repo: &Repo, git_dir: &Path) -> usize {
+    let pack_dir = git_dir.join("objects").join("pack");
+    let mut delta_blobs = String::new();
+    for entry in std::fs::read_dir(&pack_dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|ext| ext == "idx") {
+            let listing = repo.git_ok(&["verify-pack", "-v", path.to_str().unwrap()]);
+            // A delta's line: id, type, size, size in pack, offset, depth, base.
+            for line in listing.lines() {
+                let fields: Vec<&str> = line.split_whitespace().collect();
+                if fields.len() == 7 && fields[1] == "blob" {
+                    delta_blobs.push_str(fields[0]);
+                    delta_blobs.push('\n');
+                }
+            }
+        }
+    }
+    let mut cat_file = clean_command("git", &repo.path)
+        .args([
+            "--git-dir",
+            git_dir.to_str().unwrap(),
+            "cat-file",
+            "--batch",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = cat_file.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || stdin.write_all(delta_blobs.as_bytes()).unwrap());
+    let output = cat_file.wait_with_output().unwrap();
+    writer.join().unwrap();
+    assert!(output.status.success());
+    // Each object: a header line, its bytes, a newline.
+    let (mut holding, mut at, bytes) = (0, 0, &output.stdout);
+    while at < bytes.len() {
+        let header_end = at + bytes[at..].iter().position(|&b| b == b'\n').unwrap();
+        let header = std::str::from_utf8(&bytes[at..header_end]).unwrap();
+        let size: usize = header.rsplit(' ').next().unwrap().parse().unwrap();
+        let content = &bytes[header_end + 1..header_end + 1 + size];
+        let has_token = content.windows(35).any(|window| {
+            window.starts_with(b"cio") && window[3..].iter().all(u8::is_ascii_alphanumeric)
+        });
+        holding += usize::from(has_token);
+        at = header_end + 1 + size + 1;
+    }
+    holding
+}
+
+/// A history long enough for the git-CLI path to take the pack pass (over 1,000 new blobs), in
+/// SHA-256 objects with files and with reftable refs, repacked into deep delta chains: the same
+/// findings as the SHA-1/files original, with blobs decided by the pack pass reading 32-byte ids,
+/// tokens in delta-compressed blobs among them.
+#[test]
+fn long_sha256_histories_take_the_pack_pass_with_the_same_findings() {
+    let repo = generated_repository(17, 300, false);
+    let original = fast_findings(&repo, &repo.path.join(".git"));
+    assert!(original.len() > 300, "too few findings: {}", original.len());
+    let formats: [&[&str]; 2] = [
+        &["--object-format=sha256"],
+        &["--object-format=sha256", "--ref-format=reftable"],
+    ];
+    for format in formats {
+        let (copy, commit_ids) = repo.converted(format);
+        copy.git_ok(&["repack", "-adfq", "--depth=50", "--window=50"]);
+        let git_dir = copy.path.join(".git");
+        let in_deltas = tokens_in_delta_blobs(&copy, &git_dir);
+        assert!(
+            in_deltas > 20,
+            "{format:?}: {in_deltas} delta blobs hold a token"
+        );
+        let mut expected: Vec<Key> = original
+            .iter()
+            .cloned()
+            .map(|mut key| {
+                key.0 = commit_ids[&key.0].clone();
+                key
+            })
+            .collect();
+        expected.sort();
+        let run = Run::from_output(
+            clean_command(binary(), &copy.path)
+                .env("CIO_HOOK_TIMINGS", "1")
+                .args(["scan-history", "--format", "json"])
+                .output()
+                .unwrap(),
+        );
+        assert!(
+            run.stderr.contains("timing: pack pass: traversal"),
+            "{format:?}: no pack pass\n{}",
+            run.stderr
+        );
+        let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        let mut found: Vec<Key> = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(key_of)
+            .collect();
+        found.sort();
+        assert_eq!(found, expected, "format {format:?}");
+    }
+}

@@ -7,6 +7,10 @@
 //! base64 and UTF-16 files, a file larger than zlib's window, tokens split across edits or
 //! appearing only when two copied ranges meet, tokens in file and directory names, credentials
 //! files and loose objects on top.
+//!
+//! The same histories in a SHA-256 repository (`git init --object-format=sha256`, 32-byte ids
+//! in trees, commits, indexes, REF_DELTA bases and trailers) are read the same way, against
+//! git's own listing and a reference reading every object through `git cat-file`.
 
 mod common;
 
@@ -15,12 +19,16 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use cio_hook::detect::{may_contain_secret, name_may_hold_token};
-use cio_hook::source::pack::{Forest, Object, PackVerdicts, Packs, Parent, ScanMode, Visitor};
+use cio_hook::source::pack::idx::PackIndex;
+use cio_hook::source::pack::{
+    Forest, Object, ObjectFormat, PackVerdicts, Packs, Parent, ScanMode, Visitor,
+};
 use cio_hook::source::verdicts::{CommitOutline, Verdict, Verdicts};
 use cio_hook::source::COMMIT_MESSAGE;
 use common::{api_token, base64, random_alphanumerics, utf16_with_bom, Repo, Rng};
 use git2::{ObjectType, Oid, Repository};
 use sha1::{Digest, Sha1};
+use sha2::Sha256;
 
 /// A history whose files change a little in every commit, so that git stores most versions as
 /// deltas of others.
@@ -36,6 +44,11 @@ struct History {
 
 impl History {
     fn new(seed: u64) -> History {
+        History::in_format(seed, &[])
+    }
+
+    /// A history in a repository made by `git init` with `format_args`.
+    fn in_format(seed: u64, format_args: &[&str]) -> History {
         let mut rng = Rng::new(seed);
         let code = (0..60).map(|_| clean_line(&mut rng)).collect();
         // About 300 KB: larger than zlib's 32 KB window, so copies reach far back.
@@ -47,7 +60,7 @@ impl History {
             .collect();
         let wide = (0..50).map(|_| clean_line(&mut rng)).collect();
         History {
-            repo: Repo::new(),
+            repo: Repo::in_format(format_args),
             rng,
             commits: 0,
             code,
@@ -263,11 +276,21 @@ impl Visitor for Hasher<'_> {
     type State = ();
 
     fn visit(&self, object: Object<'_>, _parent: Option<Parent<'_, ()>>) -> anyhow::Result<()> {
-        let mut hasher = Sha1::new();
-        hasher.update(format!("{} {}\0", object.kind.name(), object.content.len()));
-        hasher.update(object.content);
-        let hash = hasher.finalize();
-        let id = self.packs.unwrap().id(object.index);
+        let packs = self.packs.unwrap();
+        let header = format!("{} {}\0", object.kind.name(), object.content.len());
+        let hash = match packs.format() {
+            ObjectFormat::Sha1 => Sha1::new()
+                .chain_update(&header)
+                .chain_update(object.content)
+                .finalize()
+                .to_vec(),
+            ObjectFormat::Sha256 => Sha256::new()
+                .chain_update(&header)
+                .chain_update(object.content)
+                .finalize()
+                .to_vec(),
+        };
+        let id = packs.id(object.index);
         let hex = id.iter().map(|byte| format!("{byte:02x}")).collect();
         self.seen.lock().unwrap().push((hex, hash.as_slice() == id));
         Ok(())
@@ -277,7 +300,13 @@ impl Visitor for Hasher<'_> {
 /// Reconstructs every object of the packs at `git_dir`; returns (id, hashes to its id) per
 /// object, the number of objects rebuilt from a delta, and of those by a base's id.
 fn reconstruct_all(git_dir: &Path) -> (Vec<(String, bool)>, u64, usize) {
-    let packs = Packs::open(git_dir).unwrap();
+    reconstruct_all_in(git_dir, ObjectFormat::Sha1)
+}
+
+/// [`reconstruct_all`] for a repository of object format `format`.
+fn reconstruct_all_in(git_dir: &Path, format: ObjectFormat) -> (Vec<(String, bool)>, u64, usize) {
+    let packs = Packs::open_dir(&git_dir.join("objects/pack"), format).unwrap();
+    assert_eq!(packs.format(), format);
     let forest = Forest::build(&packs).unwrap();
     let hasher = Hasher {
         packs: Some(&packs),
@@ -297,10 +326,11 @@ fn reconstruct_all(git_dir: &Path) -> (Vec<(String, bool)>, u64, usize) {
 /// Checks the traversal against git on the packs of `repo`, which has no loose objects;
 /// returns how many entries were REF_DELTA.
 fn assert_reconstructs_every_object(repo: &Repo) -> usize {
+    let format = object_format(repo);
     let git_dir = repo.path.join(".git");
     let counts = repo.git_ok(&["count-objects", "-v"]);
     assert!(counts.lines().any(|line| line == "count: 0"), "{counts}");
-    let (seen, deltas, ref_deltas) = reconstruct_all(&git_dir);
+    let (seen, deltas, ref_deltas) = reconstruct_all_in(&git_dir, format);
     let wrong: Vec<&String> = seen
         .iter()
         .filter(|(_, hashes)| !hashes)
@@ -320,9 +350,26 @@ fn assert_reconstructs_every_object(repo: &Repo) -> usize {
     ref_deltas
 }
 
+/// The object format git says `repo` has.
+fn object_format(repo: &Repo) -> ObjectFormat {
+    let name = repo.git_ok(&["rev-parse", "--show-object-format"]);
+    ObjectFormat::from_name(name.trim()).unwrap()
+}
+
+const SHA256: &[&str] = &["--object-format=sha256"];
+
 #[test]
 fn every_object_of_deep_delta_chains_hashes_to_its_id() {
-    let mut history = History::new(1);
+    assert_deep_delta_chains_reconstruct(&[]);
+}
+
+#[test]
+fn every_object_of_deep_sha256_delta_chains_hashes_to_its_id() {
+    assert_deep_delta_chains_reconstruct(SHA256);
+}
+
+fn assert_deep_delta_chains_reconstruct(format_args: &[&str]) {
+    let mut history = History::in_format(1, format_args);
     history.commit(60);
     let repo = &history.repo;
     repo.git_ok(&["repack", "-adfq", "--depth=250", "--window=250"]);
@@ -341,7 +388,16 @@ fn every_object_of_deep_delta_chains_hashes_to_its_id() {
 
 #[test]
 fn ref_deltas_and_several_packs_reconstruct_every_object() {
-    let mut history = History::new(2);
+    assert_ref_deltas_and_several_packs_reconstruct(&[]);
+}
+
+#[test]
+fn sha256_ref_deltas_and_several_packs_reconstruct_every_object() {
+    assert_ref_deltas_and_several_packs_reconstruct(SHA256);
+}
+
+fn assert_ref_deltas_and_several_packs_reconstruct(format_args: &[&str]) {
+    let mut history = History::in_format(2, format_args);
     history.commit(25);
     let repo = &history.repo;
     repo.git_ok(&["-c", "repack.useDeltaBaseOffset=false", "repack", "-adfq"]);
@@ -724,6 +780,285 @@ fn a_damaged_pack_is_an_error_naming_it_not_a_panic() {
         };
         assert!(err.contains(".pack"), "{err}");
     }
+}
+
+/// An object id printed by git, as bytes.
+fn id_bytes(hex: &str) -> Vec<u8> {
+    (0..hex.len())
+        .step_by(2)
+        .map(|at| u8::from_str_radix(&hex[at..at + 2], 16).unwrap())
+        .collect()
+}
+
+/// Every object of the repository at `git_dir` as git reads it (type and content, by id), from
+/// one `git cat-file --batch-all-objects --batch`.
+fn all_objects(repo: &Repo, git_dir: &Path) -> HashMap<String, (String, Vec<u8>)> {
+    let output = common::clean_command("git", &repo.path)
+        .args(["--git-dir", git_dir.to_str().unwrap()])
+        .args(["cat-file", "--batch-all-objects", "--batch"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let mut objects = HashMap::new();
+    let mut rest = &output.stdout[..];
+    while !rest.is_empty() {
+        let newline = rest.iter().position(|&byte| byte == b'\n').unwrap();
+        let header = std::str::from_utf8(&rest[..newline]).unwrap();
+        let fields: Vec<&str> = header.split(' ').collect();
+        let size: usize = fields[2].parse().unwrap();
+        let content = rest[newline + 1..newline + 1 + size].to_vec();
+        objects.insert(fields[0].to_string(), (fields[1].to_string(), content));
+        rest = &rest[newline + 1 + size + 1..];
+    }
+    objects
+}
+
+/// The verdicts by the definitions of `Verdicts`, reading each object through `git cat-file`
+/// (for SHA-256 repositories, which libgit2 cannot open): blobs and trees the packs do not hold
+/// are unknown.
+struct GitReference {
+    objects: HashMap<String, (String, Vec<u8>)>,
+    packed: HashSet<String>,
+    id_len: usize,
+    empty_blob: String,
+    trees: HashMap<String, Verdict>,
+}
+
+impl GitReference {
+    fn new(repo: &Repo, git_dir: &Path) -> GitReference {
+        let mut packed = HashSet::new();
+        for index in index_paths(git_dir) {
+            let output = common::clean_command("git", &repo.path)
+                .arg("show-index")
+                .stdin(std::fs::File::open(&index).unwrap())
+                .output()
+                .unwrap();
+            assert!(output.status.success());
+            for line in String::from_utf8(output.stdout).unwrap().lines() {
+                packed.insert(line.split(' ').nth(1).unwrap().to_string());
+            }
+        }
+        let empty_blob = repo
+            .git_with_input(&["hash-object", "-t", "blob", "--stdin"], "")
+            .expect_code(0)
+            .all()
+            .trim()
+            .to_string();
+        GitReference {
+            objects: all_objects(repo, git_dir),
+            packed,
+            id_len: object_format(repo).id_len(),
+            empty_blob,
+            trees: HashMap::new(),
+        }
+    }
+
+    fn blob(&self, id: &str) -> Verdict {
+        if id == self.empty_blob {
+            return Verdict::Clean;
+        }
+        if !self.packed.contains(id) {
+            return Verdict::Unknown;
+        }
+        if may_contain_secret(b"", &self.objects[id].1) {
+            Verdict::Candidate
+        } else {
+            Verdict::Clean
+        }
+    }
+
+    fn tree(&mut self, id: &str) -> Verdict {
+        if !self.packed.contains(id) {
+            return Verdict::Unknown;
+        }
+        if let Some(&known) = self.trees.get(id) {
+            return known;
+        }
+        // Tree entries: `mode name\0` and the raw id.
+        let mut entries = Vec::new();
+        let mut rest = &self.objects[id].1[..];
+        while !rest.is_empty() {
+            let space = rest.iter().position(|&byte| byte == b' ').unwrap();
+            let nul = rest.iter().position(|&byte| byte == 0).unwrap();
+            let child: String = rest[nul + 1..nul + 1 + self.id_len]
+                .iter()
+                .map(|byte| format!("{byte:02x}"))
+                .collect();
+            entries.push((rest[..space].to_vec(), rest[space + 1..nul].to_vec(), child));
+            rest = &rest[nul + 1 + self.id_len..];
+        }
+        let mut verdict = Verdict::Clean;
+        for (mode, name, child) in entries {
+            let clean = !name_may_hold_token(&name)
+                && match &mode[..] {
+                    b"40000" => self.tree(&child) == Verdict::Clean,
+                    b"160000" => true,
+                    _ => {
+                        !["credentials", "credentials.toml", "config", "config.toml"]
+                            .iter()
+                            .any(|credentials| name == credentials.as_bytes())
+                            && self.blob(&child) == Verdict::Clean
+                    }
+                };
+            if !clean {
+                verdict = Verdict::Candidate;
+                break;
+            }
+        }
+        self.trees.insert(id.to_string(), verdict);
+        verdict
+    }
+}
+
+/// Compares `verdicts` (looked up by raw id and by hexadecimal id) with the git reference on
+/// every blob and tree of the repository; returns how many blobs and trees were clean and
+/// candidates.
+fn assert_verdicts_equal_git_reference(
+    repo: &Repo,
+    git_dir: &Path,
+    verdicts: &PackVerdicts,
+) -> [usize; 4] {
+    let mut reference = GitReference::new(repo, git_dir);
+    let mut listing: Vec<(String, String)> = reference
+        .objects
+        .iter()
+        .map(|(id, (kind, _))| (id.clone(), kind.clone()))
+        .collect();
+    listing.sort();
+    let mut counts = [0; 4];
+    let mut differences = Vec::new();
+    for (id, kind) in listing {
+        let bytes = id_bytes(&id);
+        assert_eq!(bytes.len(), reference.id_len, "{id}");
+        if verdicts.blob_verdict_hex(&id) != verdicts.blob_verdict(&bytes) {
+            differences.push(format!("{id}: by hex and by bytes differ"));
+        }
+        let (ours, theirs, slot) = match kind.as_str() {
+            "blob" => (verdicts.blob_verdict(&bytes), reference.blob(&id), 0),
+            "tree" => (verdicts.tree_verdict(&bytes), reference.tree(&id), 2),
+            _ => {
+                assert_eq!(verdicts.blob_verdict(&bytes), Verdict::Unknown);
+                assert_eq!(verdicts.tree_verdict(&bytes), Verdict::Unknown);
+                continue;
+            }
+        };
+        match theirs {
+            Verdict::Clean => counts[slot] += 1,
+            Verdict::Candidate => counts[slot + 1] += 1,
+            Verdict::Unknown => {}
+        }
+        if ours != theirs {
+            differences.push(format!("{kind} {id}: {ours:?}, reference {theirs:?}"));
+        }
+    }
+    assert!(differences.is_empty(), "{differences:#?}");
+    counts
+}
+
+/// Computes the verdicts of a SHA-256 repository in full, checked and window mode, and
+/// compares each with the git reference.
+fn assert_sha256_verdicts_equal_git_reference(repo: &Repo, git_dir: &Path) -> [usize; 4] {
+    let mut all_counts = Vec::new();
+    for mode in [ScanMode::Full, ScanMode::Checked, ScanMode::Windows] {
+        let verdicts = PackVerdicts::compute_format(git_dir, ObjectFormat::Sha256, mode)
+            .unwrap_or_else(|err| panic!("{mode:?}: {err:#}"));
+        all_counts.push(assert_verdicts_equal_git_reference(
+            repo, git_dir, &verdicts,
+        ));
+    }
+    assert!(all_counts.windows(2).all(|pair| pair[0] == pair[1]));
+    all_counts[0]
+}
+
+#[test]
+fn sha256_pack_verdicts_equal_the_git_reference() {
+    let mut history = History::in_format(3, SHA256);
+    history.commit(40);
+    history
+        .repo
+        .git_ok(&["repack", "-adfq", "--depth=250", "--window=250"]);
+    // Loose objects on top: a new blob with a token, one clean, and the trees holding them.
+    history.commit(2);
+    let repo = &history.repo;
+    let git_dir = repo.path.join(".git");
+    let [clean_blobs, candidate_blobs, clean_trees, candidate_trees] =
+        assert_sha256_verdicts_equal_git_reference(repo, &git_dir);
+    assert!(
+        clean_blobs > 50 && candidate_blobs > 10,
+        "{clean_blobs} {candidate_blobs}"
+    );
+    assert!(
+        clean_trees > 10 && candidate_trees > 10,
+        "{clean_trees} {candidate_trees}"
+    );
+    let verdicts =
+        PackVerdicts::compute_format(&git_dir, ObjectFormat::Sha256, ScanMode::Windows).unwrap();
+    assert!(verdicts.stats().traversal.deltas > 100);
+    let id = |revision: &str| repo.git_ok(&["rev-parse", revision]).trim().to_string();
+    let loose = id("HEAD:src/lib.rs");
+    assert_eq!(loose.len(), 64);
+    assert_eq!(verdicts.blob_verdict_hex(&loose), Verdict::Unknown);
+    assert_eq!(
+        verdicts.tree_verdict(&id_bytes(&id("HEAD^{tree}"))),
+        Verdict::Unknown
+    );
+    assert_eq!(
+        verdicts.tree_verdict(&id_bytes(&id("HEAD~5:clean"))),
+        Verdict::Clean
+    );
+    assert_eq!(
+        verdicts.blob_verdict_hex(&id("HEAD:empty.txt")),
+        Verdict::Clean
+    );
+    // A SHA-1 id, or a SHA-256 one cut short, is nothing the packs hold.
+    assert_eq!(
+        verdicts.blob_verdict_hex(&id("HEAD~5:big.txt")[..40]),
+        Verdict::Unknown
+    );
+    // REF_DELTA entries, whose bases are named by 32-byte ids.
+    repo.git_ok(&["-c", "repack.useDeltaBaseOffset=false", "repack", "-adfq"]);
+    let ref_verdicts =
+        PackVerdicts::compute_format(&git_dir, ObjectFormat::Sha256, ScanMode::Windows).unwrap();
+    assert!(ref_verdicts.stats().traversal.deltas > 100);
+    assert_sha256_verdicts_equal_git_reference(repo, &git_dir);
+}
+
+#[test]
+fn a_sha256_pack_index_finds_every_object_git_lists_at_its_offset() {
+    let mut history = History::in_format(6, SHA256);
+    history.commit(8);
+    let repo = &history.repo;
+    repo.git_ok(&["repack", "-adq"]);
+    let paths = index_paths(&repo.path.join(".git"));
+    assert_eq!(paths.len(), 1);
+    let index = PackIndex::open(&paths[0], ObjectFormat::Sha256).unwrap();
+    assert_eq!(index.id_len(), 32);
+    let output = common::clean_command("git", &repo.path)
+        .arg("show-index")
+        .stdin(std::fs::File::open(&paths[0]).unwrap())
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let listing = String::from_utf8(output.stdout).unwrap();
+    let mut count = 0;
+    for line in listing.lines() {
+        let fields: Vec<&str> = line.split(' ').collect();
+        let id = id_bytes(fields[1]);
+        assert_eq!(id.len(), 32, "{line}");
+        let position = index
+            .find(&id)
+            .unwrap_or_else(|| panic!("{line}: not found"));
+        assert_eq!(index.id(position), &id[..]);
+        assert_eq!(
+            index.offset(position).unwrap(),
+            fields[0].parse::<u64>().unwrap()
+        );
+        // The first 20 bytes of an id name nothing in a SHA-256 index.
+        assert_eq!(index.find(&id[..20]), None);
+        count += 1;
+    }
+    assert_eq!(index.len(), count);
+    assert!(count > 30, "{count} objects");
 }
 
 /// The read-only mirrors of public repositories, when this machine has them.

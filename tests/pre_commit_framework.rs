@@ -96,12 +96,20 @@ fn readme_framework_setup(repo: &Path, rev: Option<&str>) -> (String, Vec<String
 struct FrameworkRepo {
     repo: Repo,
     pre_commit: PathBuf,
+    /// The `git init` arguments of the repository and its remote.
+    format: Vec<String>,
 }
 
 impl FrameworkRepo {
     fn new() -> FrameworkRepo {
+        FrameworkRepo::in_format(&[])
+    }
+
+    /// [`FrameworkRepo::new`] in a repository made by `git init` with `format`
+    /// (`--object-format=sha256`, `--ref-format=reftable`).
+    fn in_format(format: &[&str]) -> FrameworkRepo {
         let pre_commit = pre_commit();
-        let repo = Repo::new();
+        let repo = Repo::in_format(format);
         let head = Run::from_output(
             common::clean_command("git", &checkout())
                 .args(["rev-parse", "HEAD"])
@@ -111,7 +119,11 @@ impl FrameworkRepo {
         head.expect_code(0);
         let (config, install) = readme_framework_setup(&checkout(), Some(head.stdout.trim()));
         repo.write(".pre-commit-config.yaml", config);
-        let framework = FrameworkRepo { repo, pre_commit };
+        let framework = FrameworkRepo {
+            repo,
+            pre_commit,
+            format: format.iter().map(|arg| arg.to_string()).collect(),
+        };
         let install: Vec<&str> = install.iter().map(String::as_str).collect();
         framework.pre_commit(&install).expect_code(0);
         framework
@@ -136,11 +148,14 @@ impl FrameworkRepo {
         self.run(&self.pre_commit, args)
     }
 
-    /// Adds a bare remote `origin` and pushes `main` to it through the hooks.
+    /// Adds a bare remote `origin` of the repository's format and pushes `main` to it through
+    /// the hooks.
     fn add_origin(&self) {
         let remote = self.repo.sibling("remote.git");
-        self.git(&["init", "-q", "--bare", remote.to_str().unwrap()])
-            .expect_code(0);
+        let mut init = vec!["init", "-q", "--bare"];
+        init.extend(self.format.iter().map(String::as_str));
+        init.push(remote.to_str().unwrap());
+        self.git(&init).expect_code(0);
         self.git(&["remote", "add", "origin", remote.to_str().unwrap()])
             .expect_code(0);
         self.git(&["push", "-q", "origin", "main"]).expect_code(0);
@@ -313,6 +328,52 @@ fn readme_config_push_scans_every_pushed_ref_and_names_it() {
     framework.git(&["branch", "-q", "-D", "b"]).expect_code(0);
     framework.git(&["push", "-q", "origin", "a"]).expect_code(0);
     assert!(framework.remote_has("a"));
+}
+
+/// The framework's pre-push hook in repositories of Git 3.0's defaults (SHA-256 objects, whose
+/// ids the framework passes on as git gives them, and reftable refs), pushing to a remote of the
+/// same format: a token is refused, a clean push goes through.
+#[test]
+fn readme_config_push_blocks_a_token_in_sha256_and_reftable_repositories() {
+    let formats: [&[&str]; 2] = [&["--object-format=sha256"], &["--ref-format=reftable"]];
+    for format in formats {
+        let framework = FrameworkRepo::in_format(format);
+        let repo = &framework.repo;
+        repo.commit_file_unchecked("README.md", "# demo\n", "initial");
+        framework.add_origin();
+        let pushed = repo.head();
+        assert_eq!(
+            pushed.len(),
+            if format == ["--object-format=sha256"] {
+                64
+            } else {
+                40
+            }
+        );
+        assert!(framework.remote_has(&pushed), "{format:?}");
+
+        let token = api_token(67);
+        let leak = repo.commit_file_unchecked("ci.env", &format!("TOKEN={token}\n"), "leak");
+        let refused = framework.git(&["push", "-q", "origin", "main"]);
+        assert_ne!(refused.code, 0, "{format:?}: {}", refused.all());
+        refused
+            .expect_no_full_token(&[&token])
+            .expect_contains("push blocked")
+            .expect_contains(&format!("{} leak", &leak[..10]))
+            .expect_contains("ci.env:1:7");
+        let remote_main = repo.git_in(&repo.sibling("remote.git"), &["rev-parse", "main"]);
+        assert_eq!(remote_main.stdout.trim(), pushed, "{format:?}");
+
+        framework
+            .git(&["reset", "-q", "--hard", "HEAD~1"])
+            .expect_code(0);
+        let clean = repo.commit_file_unchecked("ci.env", "TOKEN=${TOKEN}\n", "use the CI secret");
+        framework
+            .git(&["push", "-q", "origin", "main"])
+            .expect_code(0);
+        let remote_main = repo.git_in(&repo.sibling("remote.git"), &["rev-parse", "main"]);
+        assert_eq!(remote_main.stdout.trim(), clean, "{format:?}");
+    }
 }
 
 #[test]

@@ -6,6 +6,7 @@ use anyhow::Result;
 
 use cio_hook::allow::{self, Day};
 use cio_hook::report::{self, Scope};
+use cio_hook::repository::Opened;
 use cio_hook::{EXIT_CLEAN, EXIT_FOUND};
 
 use super::context::{progress, warn_if_untracked, Context};
@@ -18,17 +19,22 @@ pub fn allow(
     expires: Option<Day>,
 ) -> Result<i32> {
     match context.open()? {
-        cio_hook::repository::Opened::Libgit2(repo) => {
+        Opened::Libgit2(repo) => {
             let path = context.allowlist_path(&repo)?;
-            if !allow::is_template_reason(reason) && !reason.trim().is_empty() {
-                refuse_placeholder(context, &repo, fingerprint)?;
+            if checks_placeholder(reason) {
+                let tracked = context.scanner(Some(&repo))?.scan_tracked(&repo)?;
+                refuse_placeholder(&tracked, fingerprint)?;
             }
             allow::append_fingerprint_entry(&path, fingerprint, reason, expires)?;
             println!("added an entry for {fingerprint} to {}", path.display());
             warn_if_untracked(&repo, &path);
         }
-        cio_hook::repository::Opened::Git(repo) => {
+        Opened::Git(repo) => {
             let path = context.git_allowlist_path(&repo)?;
+            if checks_placeholder(reason) {
+                let tracked = context.git_scanner(&repo)?.scan_tracked_git(&repo)?;
+                refuse_placeholder(&tracked, fingerprint)?;
+            }
             allow::append_fingerprint_entry(&path, fingerprint, reason, expires)?;
             println!("added an entry for {fingerprint} to {}", path.display());
             super::context::git_warn_if_untracked(&repo, &path);
@@ -37,14 +43,20 @@ pub fn allow(
     Ok(EXIT_CLEAN)
 }
 
-/// Refuses a fingerprint that the tracked files (staged changes included) show to be a
-/// placeholder's: placeholders never block, so an entry for one is noise that hides nothing.
-fn refuse_placeholder(context: &Context, repo: &git2::Repository, fingerprint: &str) -> Result<()> {
+/// Whether `allow` looks for a placeholder: not when the reason is refused anyway (the append
+/// says why).
+fn checks_placeholder(reason: &str) -> bool {
+    !allow::is_template_reason(reason) && !reason.trim().is_empty()
+}
+
+/// Refuses a fingerprint that the tracked files (staged changes included; their findings are
+/// `tracked`) show to be a placeholder's: placeholders never block, so an entry for one is noise
+/// that hides nothing.
+fn refuse_placeholder(tracked: &[report::Finding], fingerprint: &str) -> Result<()> {
     let Some(wanted) = allow::normalized_fingerprint(fingerprint.trim()) else {
         // Not a fingerprint at all: the append says why.
         return Ok(());
     };
-    let tracked = context.scanner(Some(repo))?.scan_tracked(repo)?;
     if let Some(placeholder) = tracked.iter().find(|finding| {
         finding.fingerprint == wanted && matches!(finding.status, report::Status::Placeholder)
     }) {
@@ -75,14 +87,26 @@ fn placeholder_selected_by(entry: &allow::Entry, findings: &[report::Finding]) -
 /// duplicates, expired ones, and those that let nothing through in the tracked files or in any
 /// commit of the history. An entry that only history still needs is named with where its token
 /// is, not listed for removal: without it `scan-history` would block. Exit 1 when any is listed.
+///
+/// In every format: libgit2 reads SHA-1/files repositories, the git CLI the others.
 pub fn check_config(context: &Context) -> Result<i32> {
-    let repo = context.open_repository()?;
-    let scanner = context.scanner(Some(&repo))?;
-    let tracked = scanner.scan_tracked(&repo)?;
-    let scope = Scope::Commits {
-        description: "all refs".to_string(),
+    let (scanner, tracked, history) = match context.open()? {
+        Opened::Libgit2(repo) => {
+            let scanner = context.scanner(Some(&repo))?;
+            let tracked = scanner.scan_tracked(&repo)?;
+            let scope = Scope::Commits {
+                description: "all refs".to_string(),
+            };
+            let history = scanner.scan_history(&repo, scope, &mut progress())?;
+            (scanner, tracked, history)
+        }
+        Opened::Git(repo) => {
+            let scanner = context.git_scanner(&repo)?;
+            let tracked = scanner.scan_tracked_git(&repo)?;
+            let history = scanner.scan_history_git(&repo, &mut progress())?;
+            (scanner, tracked, history)
+        }
     };
-    let history = scanner.scan_history(&repo, scope, &mut progress())?;
     let allowed_by = |findings: &[report::Finding]| {
         let mut first_use: HashMap<String, String> = HashMap::new();
         for finding in findings {

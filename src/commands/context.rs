@@ -50,19 +50,6 @@ impl Context {
         cio_hook::repository::open_from_env()
     }
 
-    /// [`Context::open`] for a command that reads the repository through libgit2 only.
-    pub fn open_repository(&self) -> Result<Repository> {
-        match self.open()? {
-            Opened::Libgit2(repo) => Ok(repo),
-            Opened::Git(repo) => anyhow::bail!(
-                "this command does not read repositories of {} yet (cio-hook {}; see {})",
-                repo.describe_format(),
-                env!("CARGO_PKG_VERSION"),
-                cio_hook::repository::FORMATS_DOC
-            ),
-        }
-    }
-
     /// [`Context::scanner`] for a repository read through git.
     pub fn git_scanner(&self, repo: &GitRepository) -> Result<Scanner> {
         let (allowlist, path) = match (&self.config, &repo.work_tree) {

@@ -17,8 +17,8 @@ use anyhow::{anyhow, bail, Context, Result};
 
 use super::blobs::{added_content, added_lines, as_text};
 use super::commits::iso_date;
-use super::pack::PackVerdicts;
-use super::verdicts::{Verdict, Verdicts};
+use super::pack::{ObjectFormat, PackVerdicts, ScanMode};
+use super::verdicts::Verdict;
 use super::{all_lines, AddedContent, AddedText, CommitInfo, COMMIT_MESSAGE};
 use crate::detect::credentials::is_credentials_path;
 use crate::detect::may_contain_secret;
@@ -552,23 +552,18 @@ impl BlobSource {
                 }
             }
         }
-        if repo.object_format == "sha1" && wanted.len() >= MIN_BLOBS_FOR_PACK_PASS {
-            // SHA-1 objects with reftable refs: the project's pack pass reads the packs as on
-            // the libgit2 path, and only what it does not decide goes through git.
+        if wanted.len() >= MIN_BLOBS_FOR_PACK_PASS {
+            // The project's pack pass reads the packs as on the libgit2 path, in either object
+            // format, and only what it does not decide goes through git.
             if let Some(verdicts) = pack_verdicts(repo) {
                 let clean = &mut self.clean;
-                wanted.retain(|id| {
-                    let Ok(oid) = git2::Oid::from_str(id) else {
-                        return true;
-                    };
-                    match verdicts.blob(oid) {
-                        Verdict::Clean => {
-                            clean.insert((*id).to_string());
-                            false
-                        }
-                        Verdict::Candidate => false,
-                        Verdict::Unknown => true,
+                wanted.retain(|id| match verdicts.blob_verdict_hex(id) {
+                    Verdict::Clean => {
+                        clean.insert((*id).to_string());
+                        false
                     }
+                    Verdict::Candidate => false,
+                    Verdict::Unknown => true,
                 });
             }
         }
@@ -673,14 +668,19 @@ fn clean_blobs(repo: &GitRepository, names: &[&str]) -> Result<Vec<String>> {
 /// packs (as [`crate::scan`] decides for the libgit2 path, which counts commits).
 const MIN_BLOBS_FOR_PACK_PASS: usize = 1000;
 
-/// The verdicts of the project's pack pass on the repository's packs (SHA-1 only: the pack
-/// reader knows 20-byte ids), or `None` when they cannot be read here.
+/// The verdicts of the project's pack pass on the repository's packs, in its object format, or
+/// `None` when they cannot be read here (a format the pack reader does not know, a pack it
+/// cannot read: git then reads every blob).
 fn pack_verdicts(repo: &GitRepository) -> Option<PackVerdicts> {
+    let format = ObjectFormat::from_name(&repo.object_format)?;
     let common_dir = repo
         .git_output(["rev-parse", "--path-format=absolute", "--git-common-dir"])
         .ok()?;
     let common_dir = std::path::PathBuf::from(String::from_utf8_lossy(&common_dir).trim_end());
-    crate::timings::timed("pack pass", || PackVerdicts::compute(&common_dir)).ok()
+    crate::timings::timed("pack pass", || {
+        PackVerdicts::compute_format(&common_dir, format, ScanMode::Windows)
+    })
+    .ok()
 }
 
 /// No narrowing: what a change adds over its only parent.

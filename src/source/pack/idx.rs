@@ -1,15 +1,61 @@
 //! Git's pack index, version 2: which objects a pack holds and at which offsets.
 //!
 //! Layout: a magic number and version, a 256-entry fanout table (how many ids start with a byte
-//! at most `b`), the sorted 20-byte ids, one CRC-32 per object, 4-byte offsets (high bit set:
-//! an index into the table of 8-byte offsets that follows), and two trailing checksums.
+//! at most `b`), the sorted ids (20 bytes for SHA-1, 32 for SHA-256: the index does not say
+//! which, the repository's `extensions.objectformat` does), one CRC-32 per object, 4-byte
+//! offsets (high bit set: an index into the table of 8-byte offsets that follows), and two
+//! trailing checksums of the id's length.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-/// The length of a SHA-1 object id.
-pub const ID_LEN: usize = 20;
+/// The length of the longest object id (SHA-256).
+pub const MAX_ID_LEN: usize = 32;
+
+/// The hash a repository names its objects with (`extensions.objectformat`), which sets the
+/// length of every id its packs and trees hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ObjectFormat {
+    Sha1,
+    Sha256,
+}
+
+impl ObjectFormat {
+    /// The format git names `name` (`git rev-parse --show-object-format`).
+    pub fn from_name(name: &str) -> Option<ObjectFormat> {
+        match name {
+            "sha1" => Some(ObjectFormat::Sha1),
+            "sha256" => Some(ObjectFormat::Sha256),
+            _ => None,
+        }
+    }
+
+    /// How many bytes an object id has.
+    pub const fn id_len(self) -> usize {
+        match self {
+            ObjectFormat::Sha1 => 20,
+            ObjectFormat::Sha256 => 32,
+        }
+    }
+
+    /// The empty blob's id, which git knows without storing it.
+    pub fn empty_blob(self) -> &'static [u8] {
+        const SHA1: [u8; 20] = [
+            0xe6, 0x9d, 0xe2, 0x9b, 0xb2, 0xd1, 0xd6, 0x43, 0x4b, 0x8b, 0x29, 0xae, 0x77, 0x5a,
+            0xd8, 0xc2, 0xe4, 0x8c, 0x53, 0x91,
+        ];
+        const SHA256: [u8; 32] = [
+            0x47, 0x3a, 0x0f, 0x4c, 0x3b, 0xe8, 0xa9, 0x36, 0x81, 0xa2, 0x67, 0xe3, 0xb1, 0xe9,
+            0xa7, 0xdc, 0xda, 0x11, 0x85, 0x43, 0x6f, 0xe1, 0x41, 0xf7, 0x74, 0x91, 0x20, 0xa3,
+            0x03, 0x72, 0x18, 0x13,
+        ];
+        match self {
+            ObjectFormat::Sha1 => &SHA1,
+            ObjectFormat::Sha256 => &SHA256,
+        }
+    }
+}
 
 const MAGIC: &[u8; 4] = b"\xfftOc";
 const HEADER_LEN: usize = 8;
@@ -20,6 +66,7 @@ const FANOUT_LEN: usize = 256 * 4;
 pub struct PackIndex {
     path: PathBuf,
     data: Vec<u8>,
+    id_len: usize,
     count: usize,
     ids_at: usize,
     offsets_at: usize,
@@ -31,17 +78,18 @@ pub struct PackIndex {
 }
 
 impl PackIndex {
-    /// Reads and checks the index at `path`.
-    pub fn open(path: &Path) -> Result<PackIndex> {
+    /// Reads and checks the index at `path`, of a repository whose ids are in `format`.
+    pub fn open(path: &Path, format: ObjectFormat) -> Result<PackIndex> {
         let data = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        PackIndex::parse(path, data)
+        PackIndex::parse(path, data, format)
     }
 
-    /// Checks the index bytes `data` read from `path`.
-    pub fn parse(path: &Path, data: Vec<u8>) -> Result<PackIndex> {
+    /// Checks the index bytes `data` read from `path`, with ids in `format`.
+    pub fn parse(path: &Path, data: Vec<u8>, format: ObjectFormat) -> Result<PackIndex> {
+        let id_len = format.id_len();
         let corrupt =
             |what: &str| format!("{}: not a version 2 pack index ({what})", path.display());
-        if data.len() < HEADER_LEN + FANOUT_LEN + 2 * ID_LEN {
+        if data.len() < HEADER_LEN + FANOUT_LEN + 2 * id_len {
             bail!(corrupt("too short"));
         }
         if &data[..4] != MAGIC || data[4..8] != [0, 0, 0, 2] {
@@ -53,19 +101,23 @@ impl PackIndex {
         }
         let count = fanout(255);
         let ids_at = HEADER_LEN + FANOUT_LEN;
-        let crcs_at = ids_at + count * ID_LEN;
+        let crcs_at = ids_at + count * id_len;
         let offsets_at = crcs_at + count * 4;
         let large_offsets_at = offsets_at + count * 4;
-        let trailer = 2 * ID_LEN;
+        let trailer = 2 * id_len;
         if data.len() < large_offsets_at + trailer
             || !(data.len() - large_offsets_at - trailer).is_multiple_of(8)
         {
-            bail!(corrupt("size does not match the object count"));
+            bail!(corrupt(&format!(
+                "size does not match the object count with {}-byte ids",
+                id_len
+            )));
         }
         let large_offsets_count = (data.len() - large_offsets_at - trailer) / 8;
         let mut index = PackIndex {
             path: path.to_path_buf(),
             data,
+            id_len,
             count,
             ids_at,
             offsets_at,
@@ -106,10 +158,15 @@ impl PackIndex {
         self.count == 0
     }
 
+    /// How many bytes each id has.
+    pub fn id_len(&self) -> usize {
+        self.id_len
+    }
+
     /// The id of the object at `position` (ids are sorted).
     pub fn id(&self, position: usize) -> &[u8] {
-        let start = self.ids_at + position * ID_LEN;
-        &self.data[start..start + ID_LEN]
+        let start = self.ids_at + position * self.id_len;
+        &self.data[start..start + self.id_len]
     }
 
     /// The offset in the pack of the object at `position`.
@@ -134,7 +191,7 @@ impl PackIndex {
     /// The position of object `id`, found through the two-byte prefix table and a binary
     /// search.
     pub fn find(&self, id: &[u8]) -> Option<usize> {
-        if id.len() != ID_LEN {
+        if id.len() != self.id_len {
             return None;
         }
         let prefix = usize::from(u16::from_be_bytes([id[0], id[1]]));

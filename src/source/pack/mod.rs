@@ -13,6 +13,7 @@ pub mod traverse;
 pub mod verdicts;
 
 pub use entry::ObjectKind;
+pub use idx::ObjectFormat;
 pub use traverse::{Forest, Object, Packs, Parent, TraversalStats, Visitor};
 pub use verdicts::{PackStats, PackVerdicts, ScanMode};
 

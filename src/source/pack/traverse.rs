@@ -25,13 +25,10 @@ use anyhow::{anyhow, bail, Context, Result};
 
 use super::delta::Delta;
 use super::entry::{parse_header, EntryKind, ObjectKind, MAX_HEADER_LEN};
-use super::idx::{PackIndex, ID_LEN};
+use super::idx::{ObjectFormat, PackIndex, MAX_ID_LEN};
 
 /// No object: a delta whose base no pack holds.
 const NONE: u32 = u32::MAX;
-
-/// The checksum that ends every pack.
-const TRAILER_LEN: u64 = ID_LEN as u64;
 
 /// How many bytes of pack data are read between two releases of the mapped pages.
 const RELEASE_EVERY: u64 = 64 << 20;
@@ -75,19 +72,21 @@ impl Pack {
 #[derive(Debug)]
 pub struct Packs {
     packs: Vec<Pack>,
+    format: ObjectFormat,
     /// The global index of each pack's first object, and the total count last.
     starts: Vec<u32>,
 }
 
 impl Packs {
-    /// Opens every `objects/pack/*.idx` of the repository at `git_dir` and its pack.
+    /// Opens every `objects/pack/*.idx` of the SHA-1 repository at `git_dir` and its pack.
     pub fn open(git_dir: &Path) -> Result<Packs> {
-        Packs::open_dir(&git_dir.join("objects").join("pack"))
+        Packs::open_dir(&git_dir.join("objects").join("pack"), ObjectFormat::Sha1)
     }
 
     /// Opens every `*.idx` in `pack_dir` (a repository's `objects/pack`, or the `pack`
-    /// directory of a server's quarantine) and its pack. A missing directory holds no pack.
-    pub fn open_dir(pack_dir: &Path) -> Result<Packs> {
+    /// directory of a server's quarantine) and its pack, for a repository whose objects are
+    /// named in `format`. A missing directory holds no pack.
+    pub fn open_dir(pack_dir: &Path, format: ObjectFormat) -> Result<Packs> {
         let mut index_paths = Vec::new();
         match std::fs::read_dir(pack_dir) {
             Ok(entries) => {
@@ -108,7 +107,7 @@ impl Packs {
         let mut starts = vec![0u32];
         for index_path in index_paths {
             let path = index_path.with_extension("pack");
-            let index = PackIndex::open(&index_path)?;
+            let index = PackIndex::open(&index_path, format)?;
             let end = u64::from(*starts.last().unwrap()) + index.len() as u64;
             let end = u32::try_from(end)
                 .ok()
@@ -117,7 +116,16 @@ impl Packs {
             starts.push(end);
             packs.push(Pack::open(path, index)?);
         }
-        Ok(Packs { packs, starts })
+        Ok(Packs {
+            packs,
+            format,
+            starts,
+        })
+    }
+
+    /// The object format the packs were read in.
+    pub fn format(&self) -> ObjectFormat {
+        self.format
     }
 
     /// How many objects the packs hold (an object in two packs counts twice).
@@ -244,14 +252,15 @@ impl<'p> Forest<'p> {
     /// Reads every entry header of every pack and links deltas to their bases.
     pub fn build(packs: &'p Packs) -> Result<Forest<'p>> {
         let mut entries = Vec::with_capacity(packs.len());
-        let mut ref_bases: Vec<(u32, [u8; ID_LEN])> = Vec::new();
+        let mut ref_bases: Vec<(u32, [u8; MAX_ID_LEN])> = Vec::new();
+        let id_len = packs.format.id_len();
         for (pack_number, pack) in packs.packs.iter().enumerate() {
             let start = packs.starts[pack_number];
-            read_headers(pack, start, &mut entries, &mut ref_bases)?;
+            read_headers(pack, start, id_len, &mut entries, &mut ref_bases)?;
         }
         let ref_deltas = ref_bases.len();
         for (index, base_id) in ref_bases {
-            entries[index as usize].base = packs.find(&base_id).unwrap_or(NONE);
+            entries[index as usize].base = packs.find(&base_id[..id_len]).unwrap_or(NONE);
         }
         let mut child_starts = vec![0u32; entries.len() + 1];
         for entry in &entries {
@@ -360,15 +369,18 @@ impl<'p> Forest<'p> {
     }
 }
 
-/// Reads the entry headers of one pack, in offset order.
+/// Reads the entry headers of one pack whose ids have `id_len` bytes, in offset order.
 fn read_headers(
     pack: &Pack,
     start: u32,
+    id_len: usize,
     entries: &mut Vec<Entry>,
-    ref_bases: &mut Vec<(u32, [u8; ID_LEN])>,
+    ref_bases: &mut Vec<(u32, [u8; MAX_ID_LEN])>,
 ) -> Result<()> {
     let pack_len = pack.map.len() as u64;
-    if pack_len < 12 + TRAILER_LEN {
+    // The checksum that ends every pack has the id's length.
+    let trailer_len = id_len as u64;
+    if pack_len < 12 + trailer_len {
         bail!("{}: too short for a pack", pack.path.display());
     }
     let head = &pack.map[..12];
@@ -381,7 +393,7 @@ fn read_headers(
             pack.index.path().display()
         );
     }
-    let data_end = pack_len - TRAILER_LEN;
+    let data_end = pack_len - trailer_len;
     let mut by_offset: Vec<(u64, u32)> = Vec::with_capacity(pack.index.len());
     for position in 0..pack.index.len() {
         by_offset.push((pack.index.offset(position)?, position as u32));
@@ -417,7 +429,7 @@ fn read_headers(
             released_at = offset;
         }
         let bytes = &pack.map[offset as usize..header_end as usize];
-        let header = parse_header(bytes).map_err(|err| corrupt(&err.to_string()))?;
+        let header = parse_header(bytes, id_len).map_err(|err| corrupt(&err.to_string()))?;
         let index = start + position;
         let entry = &mut entries[first_entry + position as usize];
         *entry = Entry {
@@ -606,7 +618,8 @@ impl<'f, 'p, V: Visitor> Worker<'f, 'p, V> {
         {
             self.forest.packs.release_pages();
         }
-        let header = parse_header(data).map_err(|err| self.corrupt(index, err))?;
+        let header = parse_header(data, self.forest.packs.format.id_len())
+            .map_err(|err| self.corrupt(index, err))?;
         let size = header.inflated_size;
         let deflated = &data[header.header_len..];
         // Deflate cannot compress better than about 1:1032, so a larger size is a lie.

@@ -11,7 +11,7 @@ use git2::Oid;
 
 use super::delta::{Delta, Instruction};
 use super::entry::ObjectKind;
-use super::idx::ID_LEN;
+use super::idx::{ObjectFormat, MAX_ID_LEN};
 use super::traverse::{Forest, Object, Packs, Parent, TraversalStats, Visitor};
 use crate::detect::decode::utf16_bom;
 use crate::detect::{
@@ -46,12 +46,6 @@ const NO_PARENT: u32 = u32::MAX;
 /// A child reference: the global index, with this bit set when the entry is a tree.
 const TREE_BIT: u32 = 1 << 31;
 
-/// The empty blob's id, which git knows without storing it.
-const EMPTY_BLOB: [u8; ID_LEN] = [
-    0xe6, 0x9d, 0xe2, 0x9b, 0xb2, 0xd1, 0xd6, 0x43, 0x4b, 0x8b, 0x29, 0xae, 0x77, 0x5a, 0xd8, 0xc2,
-    0xe4, 0x8c, 0x53, 0x91,
-];
-
 /// Entry names that make a blob a possible cargo credentials or config file.
 const CREDENTIALS_NAMES: [&[u8]; 4] = [
     b"credentials",
@@ -78,6 +72,9 @@ pub enum ScanMode {
 /// Verdicts on every blob and tree of a repository's packs (`objects/pack/*.pack`), computed by
 /// one parallel traversal of all their objects. Loose objects, alternates and objects whose
 /// delta base is missing are [`Verdict::Unknown`].
+///
+/// The [`Verdicts`] trait names objects by libgit2's 20-byte [`Oid`], so it answers for SHA-1
+/// repositories; [`PackVerdicts::blob_verdict`] answers by raw id in either object format.
 pub struct PackVerdicts {
     packs: Packs,
     states: Vec<u8>,
@@ -103,7 +100,7 @@ pub struct PackStats {
 }
 
 impl PackVerdicts {
-    /// Reads every pack of the repository at `git_dir` (its `.git` directory, or a bare
+    /// Reads every pack of the SHA-1 repository at `git_dir` (its `.git` directory, or a bare
     /// repository) once and decides every blob and tree in them, searching delta children only
     /// around their edits ([`ScanMode::Windows`], proven equal to a full search by tests on
     /// generated and real repositories).
@@ -113,7 +110,17 @@ impl PackVerdicts {
 
     /// [`PackVerdicts::compute`], searching blobs as `mode` says (the verdicts are the same).
     pub fn compute_with(git_dir: &Path, mode: ScanMode) -> Result<PackVerdicts> {
-        let verdicts = PackVerdicts::compute_if(git_dir, mode, |_, _| true)?;
+        PackVerdicts::compute_format(git_dir, ObjectFormat::Sha1, mode)
+    }
+
+    /// [`PackVerdicts::compute_with`] for a repository whose objects are named in `format`.
+    pub fn compute_format(
+        git_dir: &Path,
+        format: ObjectFormat,
+        mode: ScanMode,
+    ) -> Result<PackVerdicts> {
+        let pack_dir = git_dir.join("objects").join("pack");
+        let verdicts = PackVerdicts::compute_format_in_if(&pack_dir, format, mode, |_, _| true)?;
         Ok(verdicts.expect("a pass that is always worth it is made"))
     }
 
@@ -135,14 +142,26 @@ impl PackVerdicts {
         mode: ScanMode,
         worth_it: impl FnOnce(usize, usize) -> bool,
     ) -> Result<Option<PackVerdicts>> {
+        PackVerdicts::compute_format_in_if(pack_dir, ObjectFormat::Sha1, mode, worth_it)
+    }
+
+    /// [`PackVerdicts::compute_in_if`] for a repository whose objects are named in `format`.
+    pub fn compute_format_in_if(
+        pack_dir: &Path,
+        format: ObjectFormat,
+        mode: ScanMode,
+        worth_it: impl FnOnce(usize, usize) -> bool,
+    ) -> Result<Option<PackVerdicts>> {
         let started = Instant::now();
-        let packs = Packs::open_dir(pack_dir)?;
+        let packs = Packs::open_dir(pack_dir, format)?;
         let forest = timed("pack pass: delta forest", || Forest::build(&packs))?;
         if !worth_it(forest.count(ObjectKind::Commit), packs.len()) {
             return Ok(None);
         }
         let pass = VerdictPass {
             packs: &packs,
+            id_len: format.id_len(),
+            empty_blob: format.empty_blob(),
             mode,
             states: (0..packs.len()).map(|_| AtomicU8::new(UNKNOWN)).collect(),
             commit_trees: (0..packs.len()).map(|_| AtomicU32::new(NO_TREE)).collect(),
@@ -256,10 +275,42 @@ impl PackVerdicts {
         &self.parents[start..end]
     }
 
-    fn state(&self, id: Oid) -> u8 {
+    fn state(&self, id: &[u8]) -> u8 {
         self.packs
-            .find(id.as_bytes())
+            .find(id)
             .map_or(UNKNOWN, |index| self.states[index as usize])
+    }
+
+    /// What is known about the blob whose raw id is `id`, in the packs' object format.
+    pub fn blob_verdict(&self, id: &[u8]) -> Verdict {
+        if id == self.packs.format().empty_blob() {
+            return Verdict::Clean;
+        }
+        match self.state(id) {
+            BLOB_CLEAN => Verdict::Clean,
+            BLOB_CANDIDATE => Verdict::Candidate,
+            _ => Verdict::Unknown,
+        }
+    }
+
+    /// What is known about the tree whose raw id is `id`, in the packs' object format.
+    pub fn tree_verdict(&self, id: &[u8]) -> Verdict {
+        self.packs
+            .find(id)
+            .map_or(Verdict::Unknown, |index| self.tree_state(index))
+    }
+
+    /// What is known about the blob whose id is `hex` (as git prints it), in the packs' object
+    /// format; [`Verdict::Unknown`] for anything that is not such an id.
+    pub fn blob_verdict_hex(&self, hex: &str) -> Verdict {
+        let id_len = self.packs.format().id_len();
+        if hex.len() != 2 * id_len {
+            return Verdict::Unknown;
+        }
+        match decode_hex_id(hex.as_bytes(), id_len) {
+            Some(id) => self.blob_verdict(&id[..id_len]),
+            None => Verdict::Unknown,
+        }
     }
 
     fn tree_state(&self, index: u32) -> Verdict {
@@ -273,20 +324,11 @@ impl PackVerdicts {
 
 impl Verdicts for PackVerdicts {
     fn blob(&self, id: Oid) -> Verdict {
-        if id.as_bytes() == EMPTY_BLOB {
-            return Verdict::Clean;
-        }
-        match self.state(id) {
-            BLOB_CLEAN => Verdict::Clean,
-            BLOB_CANDIDATE => Verdict::Candidate,
-            _ => Verdict::Unknown,
-        }
+        self.blob_verdict(id.as_bytes())
     }
 
     fn tree(&self, id: Oid) -> Verdict {
-        self.packs
-            .find(id.as_bytes())
-            .map_or(Verdict::Unknown, |index| self.tree_state(index))
+        self.tree_verdict(id.as_bytes())
     }
 
     fn commit_outline(&self, id: Oid) -> Option<CommitOutline> {
@@ -334,6 +376,10 @@ impl Verdicts for PackVerdicts {
 /// The visitor that decides blobs and records trees' children.
 struct VerdictPass<'p> {
     packs: &'p Packs,
+    /// How many bytes an object id has in the packs' format.
+    id_len: usize,
+    /// The empty blob's id in the packs' format.
+    empty_blob: &'static [u8],
     mode: ScanMode,
     states: Vec<AtomicU8>,
     commit_trees: Vec<AtomicU32>,
@@ -427,27 +473,32 @@ impl VerdictPass<'_> {
     /// A commit's tree and parents are recorded and its message tested; a commit whose tree
     /// or parent lines cannot be read stays unknown.
     fn visit_commit(&self, commit: Object<'_>) -> u8 {
-        let id_line = |rest: &[u8], name: &[u8]| -> Option<[u8; ID_LEN]> {
-            let line = rest.strip_prefix(name)?.get(..ID_LEN * 2 + 1)?;
-            if line[ID_LEN * 2] != b'\n' {
+        let id_len = self.id_len;
+        let hex_len = id_len * 2;
+        let id_line = |rest: &[u8], name: &[u8]| -> Option<[u8; MAX_ID_LEN]> {
+            let line = rest.strip_prefix(name)?.get(..hex_len + 1)?;
+            if line[hex_len] != b'\n' {
                 return None;
             }
-            decode_hex_id(&line[..ID_LEN * 2])
+            decode_hex_id(&line[..hex_len], id_len)
         };
-        const LINE: usize = ID_LEN * 2 + 1;
+        let line_len = hex_len + 1;
         let Some(tree) = id_line(commit.content, b"tree ") else {
             return UNKNOWN;
         };
-        let mut rest = &commit.content[b"tree ".len() + LINE..];
+        let mut rest = &commit.content[b"tree ".len() + line_len..];
         let mut parents = Vec::new();
         while rest.starts_with(b"parent ") {
             let Some(parent) = id_line(rest, b"parent ") else {
                 return UNKNOWN;
             };
-            parents.push((commit.index, self.packs.find(&parent).unwrap_or(NO_PARENT)));
-            rest = &rest[b"parent ".len() + LINE..];
+            parents.push((
+                commit.index,
+                self.packs.find(&parent[..id_len]).unwrap_or(NO_PARENT),
+            ));
+            rest = &rest[b"parent ".len() + line_len..];
         }
-        if let Some(tree) = self.packs.find(&tree) {
+        if let Some(tree) = self.packs.find(&tree[..id_len]) {
             self.commit_trees[commit.index as usize].store(tree, Ordering::Relaxed);
         }
         if !parents.is_empty() {
@@ -485,7 +536,7 @@ impl VerdictPass<'_> {
         let mut entries = Vec::new();
         // A candidate tree still looks up every entry, for its delta children to reuse.
         let mut candidate = false;
-        for entry in TreeEntries::new(tree.content) {
+        for entry in TreeEntries::new(tree.content, self.id_len) {
             let Some((bytes, entry)) = entry else {
                 return (TREE_CANDIDATE, Learned::Nothing);
             };
@@ -495,7 +546,7 @@ impl VerdictPass<'_> {
                 b"40000" => TREE_BIT,
                 _ => {
                     candidate |= CREDENTIALS_NAMES.contains(&entry.name);
-                    if entry.id == EMPTY_BLOB {
+                    if entry.id == self.empty_blob {
                         continue;
                     }
                     0
@@ -558,15 +609,16 @@ fn commit_message(content: &[u8]) -> &[u8] {
     &message[start..]
 }
 
-/// A 40-digit lowercase hexadecimal object id, decoded.
-fn decode_hex_id(hex: &[u8]) -> Option<[u8; ID_LEN]> {
+/// An object id of `id_len` bytes in lowercase hexadecimal (`hex` holds `2 * id_len` digits),
+/// decoded into the first `id_len` bytes.
+fn decode_hex_id(hex: &[u8], id_len: usize) -> Option<[u8; MAX_ID_LEN]> {
     let digit = |byte: u8| match byte {
         b'0'..=b'9' => Some(byte - b'0'),
         b'a'..=b'f' => Some(byte - b'a' + 10),
         _ => None,
     };
-    let mut id = [0u8; ID_LEN];
-    for (byte, pair) in id.iter_mut().zip(hex.chunks_exact(2)) {
+    let mut id = [0u8; MAX_ID_LEN];
+    for (byte, pair) in id[..id_len].iter_mut().zip(hex.chunks_exact(2)) {
         *byte = digit(pair[0])? << 4 | digit(pair[1])?;
     }
     Some(id)
@@ -665,12 +717,18 @@ struct TreeEntry<'a> {
 /// for a malformed entry (then stops).
 struct TreeEntries<'a> {
     content: &'a [u8],
+    id_len: usize,
     at: usize,
 }
 
 impl<'a> TreeEntries<'a> {
-    fn new(content: &'a [u8]) -> Self {
-        TreeEntries { content, at: 0 }
+    /// The entries of `content`, whose ids have `id_len` bytes.
+    fn new(content: &'a [u8], id_len: usize) -> Self {
+        TreeEntries {
+            content,
+            id_len,
+            at: 0,
+        }
     }
 }
 
@@ -683,14 +741,14 @@ impl<'a> Iterator for TreeEntries<'a> {
         let parsed = (|| {
             let space = memchr::memchr(b' ', rest)?;
             let nul = space + 1 + memchr::memchr(0, &rest[space + 1..])?;
-            let id = rest.get(nul + 1..nul + 1 + ID_LEN)?;
+            let id = rest.get(nul + 1..nul + 1 + self.id_len)?;
             Some((
                 TreeEntry {
                     mode: &rest[..space],
                     name: &rest[space + 1..nul],
                     id,
                 },
-                nul + 1 + ID_LEN,
+                nul + 1 + self.id_len,
             ))
         })();
         match parsed {
