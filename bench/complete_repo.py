@@ -15,9 +15,11 @@ empty blob:
      alternates file is removed.
 
 Commits whose trees changed get new ids; everything else (messages, authors, dates, every
-present blob) is as it was. A repository with no missing objects is cloned as it is.
+present blob) is as it was. A repository with no missing objects is cloned as it is: its
+branches and tags (`git clone --bare`), or with --mirror every ref (`git clone --mirror`, pull
+request refs too; the export above always takes every ref).
 
-usage: complete_repo.py SOURCE_GIT_DIR DESTINATION
+usage: complete_repo.py [--mirror] SOURCE_GIT_DIR DESTINATION
 """
 
 import os
@@ -66,14 +68,18 @@ def rewrite(stream, missing):
 
 
 def main():
-    if len(sys.argv) != 3:
+    arguments = sys.argv[1:]
+    mirror = arguments[:1] == ["--mirror"]
+    if mirror:
+        arguments = arguments[1:]
+    if len(arguments) != 2:
         sys.exit(__doc__)
-    source, destination = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+    source, destination = os.path.abspath(arguments[0]), os.path.abspath(arguments[1])
     if os.path.exists(destination):
         shutil.rmtree(destination)
     missing = missing_objects(source)
     if not missing:
-        git("clone", "-q", "--bare", "--no-local", source, destination)
+        git("clone", "-q", "--mirror" if mirror else "--bare", "--no-local", source, destination)
         return
     git("init", "-q", "--bare", destination)
     objects = subprocess.run(["git", "rev-parse", "--git-path", "objects"], cwd=source,

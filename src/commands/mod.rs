@@ -29,6 +29,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             cli.format.name()
         );
     }
+    cio_hook::source::pack::choice::check_setting()?;
     if let Some(dir) = &cli.directory {
         std::env::set_current_dir(dir)
             .with_context(|| format!("cannot change to {}", dir.display()))?;

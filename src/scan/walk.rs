@@ -1,6 +1,6 @@
 //! The commit walk: what many commits add (a range, a push, every ref), shared among worker
 //! threads, one per core, after a pass over every packed object when it saves more than it
-//! costs ([`PACKED_OBJECTS_PER_COMMIT`]): the pass's verdicts let the walk skip clean subtrees
+//! costs ([`crate::source::pack::choice`]): the pass's verdicts let the walk skip clean subtrees
 //! and blobs unread.
 
 use std::path::PathBuf;
@@ -11,6 +11,7 @@ use git2::{Oid, Repository};
 
 use super::{ProgressFn, Scanner};
 use crate::report::{Finding, Report, Scope};
+use crate::source::pack::choice::{pack_pass_pays, pass_may_pay};
 use crate::source::pack::{PackVerdicts, Packs, ScanMode};
 use crate::source::tree_diff::TreeReader;
 use crate::source::verdicts::{NoVerdicts, Verdict as ObjectVerdict, Verdicts};
@@ -20,33 +21,13 @@ use crate::timings::timed;
 /// Below this many commits per core, a commit scan stays on one thread.
 const MIN_COMMITS_PER_WORKER: usize = 1000;
 
-/// Below this many commits, a commit scan reads only what the commits change (hooks, short
-/// ranges): a pass over every packed object cannot pay for itself.
-const MIN_COMMITS_FOR_PACK_PASS: usize = 1000;
-
-/// A commit scan first decides every packed object ([`PackVerdicts`]) when it has at least one
-/// commit for this many packed objects. Measured on rust-lang/cargo (233,478 packed objects,
-/// 2 cores): the pass costs about 1.06 s (4.6 µs an object); scanning the newest 1,000, 3,000 and
-/// 10,000 commits took 0.47, 0.85 and 1.91 s without verdicts and 0.03, 0.10 and 0.20 s with
-/// them, about 0.17 ms saved a commit. The pass pays from about one commit for 37 objects
-/// (6,300 commits on cargo). Repositories whose commits change large candidate-free files save
-/// more a commit, so this errs on the side of the pass.
-const PACKED_OBJECTS_PER_COMMIT: usize = 40;
-
-/// Whether a pass over `packed_objects` saves more than it costs a scan of `commit_count`
-/// commits.
-fn pack_pass_pays(commit_count: usize, packed_objects: usize) -> bool {
-    commit_count >= MIN_COMMITS_FOR_PACK_PASS
-        && commit_count.saturating_mul(PACKED_OBJECTS_PER_COMMIT) >= packed_objects
-}
-
 impl Scanner {
     /// Scans what each commit adds; findings come in the order of `commit_ids`.
     ///
     /// Commits are independent, so long lists are shared among worker threads, one per core,
     /// each with its own handle on the repository (libgit2 handles are not shared across
     /// threads). A long list is preceded by a pass over every packed object (see
-    /// [`PACKED_OBJECTS_PER_COMMIT`]) so that clean subtrees and blobs are not read.
+    /// [`crate::source::pack::choice`]) so that clean subtrees and blobs are not read.
     /// `progress` is called on this thread.
     pub fn scan_commits(
         &self,
@@ -132,7 +113,7 @@ impl Scanner {
     /// repository's packs); never when the packs cannot be read here: the scan then reads every
     /// object through libgit2, which reports real damage.
     fn pack_verdicts(&self, repo: &Repository, commit_count: usize) -> Option<PackVerdicts> {
-        if commit_count < MIN_COMMITS_FOR_PACK_PASS {
+        if !pass_may_pay(commit_count) {
             return None;
         }
         if let Some(pack_dir) = &self.pushed_packs {

@@ -6,6 +6,7 @@
 //! into [`crate::source::verdicts::Verdicts`], searching a blob rebuilt from a delta only
 //! around what the delta changed.
 
+pub mod choice;
 pub mod delta;
 pub mod entry;
 pub mod idx;
