@@ -203,6 +203,13 @@ fn pushes_of_tokens_to_a_remote_of_the_same_format_are_refused() {
             .map(|(path, _, _)| path)
             .collect();
         assert_eq!(paths, ["merged.txt"], "{format:?}");
+
+        // Deleting a branch adds nothing; git gives its id as zeros of the format's length.
+        repo.git_ok(&["push", "-q", "origin", "side"]);
+        repo.git(&["push", "origin", "--delete", "side"])
+            .expect_code(0);
+        let remote_side = repo.git_in(&remote, &["branch", "--list", "side"]);
+        assert_eq!(remote_side.stdout.trim(), "", "{format:?}");
     }
 }
 
@@ -332,6 +339,13 @@ fn pre_receive_checks_pushes_into_every_format() {
             server_ref(&repo, &server, "refs/heads/main"),
             Some(repo.head()),
             "{format:?}: the clean merge landed"
+        );
+        repo.git(&["push", "origin", "--delete", "side"])
+            .expect_code(0);
+        assert_eq!(
+            server_ref(&repo, &server, "refs/heads/side"),
+            None,
+            "{format:?}"
         );
     }
 }
