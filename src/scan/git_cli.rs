@@ -13,8 +13,12 @@ use crate::repository::GitRepository;
 use crate::scan::push::label_with_refs;
 use crate::scan::ProgressFn;
 use crate::source::git_cli::{self, BlobSource, ListedCommit, ObjectReader, TagObject};
+use crate::source::pack::choice::{self, PackPass};
+use crate::source::pack::PackVerdicts;
 use crate::source::pre_push::{remotes_at, RefUpdate};
+use crate::source::verdicts::Verdict;
 use crate::source::{AddedText, CommitInfo, TAG_MESSAGE};
+use crate::timings::timed;
 use crate::Scanner;
 
 impl Scanner {
@@ -81,11 +85,20 @@ impl Scanner {
         repo: &GitRepository,
         progress: ProgressFn<'_>,
     ) -> Result<Report> {
-        let commits = git_cli::rev_list(repo, &["--all"])?;
+        // Every blob of the history is new in some commit, and reading them all through git
+        // costs more than the pack pass: it runs beside git rev-list, whatever the history's
+        // length.
+        let (commits, verdicts) = std::thread::scope(|threads| -> Result<_> {
+            let pass = (choice::setting() != Ok(PackPass::Never))
+                .then(|| threads.spawn(|| git_cli::pack_verdicts(repo)));
+            let commits = timed("commit list", || git_cli::rev_list(repo, &["--all"]));
+            let verdicts = pass.and_then(|pass| pass.join().ok().flatten());
+            Ok((commits?, verdicts))
+        })?;
         let scope = Scope::Commits {
             description: "all refs".to_string(),
         };
-        let mut report = self.scan_commits_git(repo, &commits, scope, progress)?;
+        let mut report = self.scan_listed_git(repo, &commits, verdicts, scope, progress)?;
         let has_stash =
             git_cli::git_succeeds(repo, &["rev-parse", "--verify", "--quiet", "refs/stash"])?;
         if has_stash {
@@ -106,28 +119,60 @@ impl Scanner {
         scope: Scope,
         progress: ProgressFn<'_>,
     ) -> Result<Report> {
-        // What each commit changes (one git diff-tree), then a verdict on every new blob (one
-        // pass through git cat-file), then the commits in order with only the blobs that may
-        // hold a token read again.
-        let mut all_changes = Vec::with_capacity(commits.len());
-        git_cli::for_each_commit_changes(repo, commits, &mut |changes| {
-            all_changes.push(changes);
-            Ok(())
+        // A long list first makes the pack pass.
+        let verdicts = choice::pass_may_pay(commits.len())
+            .then(|| git_cli::pack_verdicts(repo))
+            .flatten();
+        self.scan_listed_git(repo, commits, verdicts, scope, progress)
+    }
+
+    /// [`Scanner::scan_commits_git`] with the pack pass's `verdicts`, when it was made: a commit
+    /// whose message and tree they find clean adds nothing that can be reported, over any
+    /// parent, and is not read at all. Then what each other commit changes (one git
+    /// diff-tree), a verdict on every new blob, and the commits in order with only the blobs
+    /// that may hold a token read again.
+    fn scan_listed_git(
+        &self,
+        repo: &GitRepository,
+        commits: &[ListedCommit],
+        verdicts: Option<PackVerdicts>,
+        scope: Scope,
+        progress: ProgressFn<'_>,
+    ) -> Result<Report> {
+        let (read, positions): (Vec<ListedCommit>, Vec<usize>) = match &verdicts {
+            None => (commits.to_vec(), (0..commits.len()).collect()),
+            Some(verdicts) => commits
+                .iter()
+                .enumerate()
+                .filter(|(_, commit)| verdicts.commit_verdict_hex(&commit.id) != Verdict::Clean)
+                .map(|(position, commit)| (commit.clone(), position))
+                .unzip(),
+        };
+        let mut all_changes = Vec::with_capacity(read.len());
+        timed("changes (git diff-tree)", || {
+            git_cli::for_each_commit_changes(repo, &read, &mut |changes| {
+                all_changes.push(changes);
+                Ok(())
+            })
         })?;
         let mut blobs = BlobSource::new(repo)?;
-        blobs.decide(repo, &all_changes)?;
+        timed("blob verdicts", || {
+            blobs.decide(repo, &all_changes, verdicts)
+        })?;
         let mut findings = Vec::new();
         let mut blocking = 0;
-        let ids: Vec<&str> = commits.iter().map(|commit| commit.id.as_str()).collect();
-        git_cli::for_each_object(repo, &ids, &mut |index, object| {
-            git_cli::added_in_commit(&mut blobs, &all_changes[index], object, &mut |added| {
-                let found = self.findings_in(&added);
-                blocking += found.iter().filter(|f| f.is_blocking()).count();
-                findings.extend(found);
+        let ids: Vec<&str> = read.iter().map(|commit| commit.id.as_str()).collect();
+        timed("commit walk", || {
+            git_cli::for_each_object(repo, &ids, &mut |index, object| {
+                git_cli::added_in_commit(&mut blobs, &all_changes[index], object, &mut |added| {
+                    let found = self.findings_in(&added);
+                    blocking += found.iter().filter(|f| f.is_blocking()).count();
+                    findings.extend(found);
+                    Ok(())
+                })?;
+                progress(positions[index] + 1, commits.len(), blocking);
                 Ok(())
-            })?;
-            progress(index + 1, commits.len(), blocking);
-            Ok(())
+            })
         })?;
         progress(commits.len(), commits.len(), blocking);
         Ok(Report {

@@ -17,6 +17,7 @@ use anyhow::{anyhow, bail, Context, Result};
 
 use super::blobs::{added_content, added_lines, as_text};
 use super::commits::iso_date;
+use super::pack::choice::{self, PackPass};
 use super::pack::{ObjectFormat, PackVerdicts, ScanMode};
 use super::verdicts::Verdict;
 use super::{all_lines, AddedContent, AddedText, CommitInfo, COMMIT_MESSAGE};
@@ -532,8 +533,14 @@ impl BlobSource {
     }
 
     /// Reads, in one pass, every new blob of `commits` that is not known yet, and remembers those
-    /// that hold nothing: the commit walk then reads only the few that may.
-    pub fn decide(&mut self, repo: &GitRepository, commits: &[CommitChanges]) -> Result<()> {
+    /// that hold nothing: the commit walk then reads only the few that may. `early` holds the
+    /// pack pass's verdicts when the caller made it before listing the changes.
+    pub fn decide(
+        &mut self,
+        repo: &GitRepository,
+        commits: &[CommitChanges],
+        early: Option<PackVerdicts>,
+    ) -> Result<()> {
         let mut wanted: Vec<&str> = Vec::new();
         let mut seen: HashSet<&str> = HashSet::new();
         for changes in commits {
@@ -552,20 +559,27 @@ impl BlobSource {
                 }
             }
         }
-        if wanted.len() >= MIN_BLOBS_FOR_PACK_PASS {
-            // The project's pack pass reads the packs as on the libgit2 path, in either object
-            // format, and only what it does not decide goes through git.
-            if let Some(verdicts) = pack_verdicts(repo) {
-                let clean = &mut self.clean;
-                wanted.retain(|id| match verdicts.blob_verdict_hex(id) {
-                    Verdict::Clean => {
-                        clean.insert((*id).to_string());
-                        false
-                    }
-                    Verdict::Candidate => false,
-                    Verdict::Unknown => true,
-                });
+        // The project's pack pass reads the packs as on the libgit2 path, in either object
+        // format, and only what it does not decide goes through git.
+        let verdicts = match early {
+            Some(verdicts) => Some(verdicts),
+            None if wanted.len() >= MIN_BLOBS_FOR_PACK_PASS
+                && choice::setting() != Ok(PackPass::Never) =>
+            {
+                pack_verdicts(repo)
             }
+            None => None,
+        };
+        if let Some(verdicts) = verdicts {
+            let clean = &mut self.clean;
+            wanted.retain(|id| match verdicts.blob_verdict_hex(id) {
+                Verdict::Clean => {
+                    clean.insert((*id).to_string());
+                    false
+                }
+                Verdict::Candidate => false,
+                Verdict::Unknown => true,
+            });
         }
         // One git cat-file per core, each with its share of the blobs: git inflates and
         // rebuilds every blob whole, which is most of the work.
@@ -671,7 +685,7 @@ const MIN_BLOBS_FOR_PACK_PASS: usize = 1000;
 /// The verdicts of the project's pack pass on the repository's packs, in its object format, or
 /// `None` when they cannot be read here (a format the pack reader does not know, a pack it
 /// cannot read: git then reads every blob).
-fn pack_verdicts(repo: &GitRepository) -> Option<PackVerdicts> {
+pub fn pack_verdicts(repo: &GitRepository) -> Option<PackVerdicts> {
     let format = ObjectFormat::from_name(&repo.object_format)?;
     let common_dir = repo
         .git_output(["rev-parse", "--path-format=absolute", "--git-common-dir"])

@@ -303,12 +303,40 @@ impl PackVerdicts {
     /// What is known about the blob whose id is `hex` (as git prints it), in the packs' object
     /// format; [`Verdict::Unknown`] for anything that is not such an id.
     pub fn blob_verdict_hex(&self, hex: &str) -> Verdict {
+        self.verdict_hex(hex, PackVerdicts::blob_verdict)
+    }
+
+    /// What is known about the commit whose raw id is `id`: a candidate when its message may
+    /// hold a secret, otherwise what is known about its tree ([`Verdict::Clean`]: nothing it
+    /// adds over any parent can be reported).
+    pub fn commit_verdict(&self, id: &[u8]) -> Verdict {
+        let Some(index) = self.packs.find(id) else {
+            return Verdict::Unknown;
+        };
+        match (
+            self.states[index as usize],
+            self.commit_trees[index as usize],
+        ) {
+            (COMMIT_CANDIDATE, _) => Verdict::Candidate,
+            (COMMIT_QUIET, tree) if tree != NO_TREE => self.tree_state(tree),
+            _ => Verdict::Unknown,
+        }
+    }
+
+    /// [`PackVerdicts::commit_verdict`] of the commit whose id is `hex`, as git prints it.
+    pub fn commit_verdict_hex(&self, hex: &str) -> Verdict {
+        self.verdict_hex(hex, PackVerdicts::commit_verdict)
+    }
+
+    /// `verdict` of the object whose id is `hex`; [`Verdict::Unknown`] for anything that is not
+    /// an id of the packs' object format.
+    fn verdict_hex(&self, hex: &str, verdict: fn(&PackVerdicts, &[u8]) -> Verdict) -> Verdict {
         let id_len = self.packs.format().id_len();
         if hex.len() != 2 * id_len {
             return Verdict::Unknown;
         }
         match decode_hex_id(hex.as_bytes(), id_len) {
-            Some(id) => self.blob_verdict(&id[..id_len]),
+            Some(id) => verdict(self, &id[..id_len]),
             None => Verdict::Unknown,
         }
     }
@@ -359,17 +387,7 @@ impl Verdicts for PackVerdicts {
     }
 
     fn commit(&self, id: Oid) -> Verdict {
-        let Some(index) = self.packs.find(id.as_bytes()) else {
-            return Verdict::Unknown;
-        };
-        match (
-            self.states[index as usize],
-            self.commit_trees[index as usize],
-        ) {
-            (COMMIT_CANDIDATE, _) => Verdict::Candidate,
-            (COMMIT_QUIET, tree) if tree != NO_TREE => self.tree_state(tree),
-            _ => Verdict::Unknown,
-        }
+        self.commit_verdict(id.as_bytes())
     }
 }
 
