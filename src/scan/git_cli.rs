@@ -2,6 +2,7 @@
 //! SHA-256 objects, reftable refs. Same findings as the libgit2 path, from
 //! [`crate::source::git_cli`].
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -13,7 +14,7 @@ use crate::repository::GitRepository;
 use crate::scan::push::label_with_refs;
 use crate::scan::ProgressFn;
 use crate::source::git_cli::{self, BlobSource, ListedCommit, ObjectReader, TagObject};
-use crate::source::pack::choice::{self, PackPass};
+use crate::source::pack::choice;
 use crate::source::pack::PackVerdicts;
 use crate::source::pre_push::{remotes_at, RefUpdate};
 use crate::source::verdicts::Verdict;
@@ -85,11 +86,9 @@ impl Scanner {
         repo: &GitRepository,
         progress: ProgressFn<'_>,
     ) -> Result<Report> {
-        // Every blob of the history is new in some commit, and reading them all through git
-        // costs more than the pack pass: it runs beside git rev-list, whatever the history's
-        // length.
+        // The pack pass runs beside git rev-list.
         let (commits, verdicts) = std::thread::scope(|threads| -> Result<_> {
-            let pass = (choice::setting() != Ok(PackPass::Never))
+            let pass = choice::pass_for_whole_history()
                 .then(|| threads.spawn(|| git_cli::pack_verdicts(repo)));
             let commits = timed("commit list", || git_cli::rev_list(repo, &["--all"]));
             let verdicts = pass.and_then(|pass| pass.join().ok().flatten());
@@ -139,14 +138,18 @@ impl Scanner {
         scope: Scope,
         progress: ProgressFn<'_>,
     ) -> Result<Report> {
-        let (read, positions): (Vec<ListedCommit>, Vec<usize>) = match &verdicts {
-            None => (commits.to_vec(), (0..commits.len()).collect()),
-            Some(verdicts) => commits
-                .iter()
-                .enumerate()
-                .filter(|(_, commit)| verdicts.commit_verdict_hex(&commit.id) != Verdict::Clean)
-                .map(|(position, commit)| (commit.clone(), position))
-                .unzip(),
+        // The commits to read, and where each stands in `commits` (for progress).
+        let (read, positions): (Cow<[ListedCommit]>, Option<Vec<usize>>) = match &verdicts {
+            None => (Cow::Borrowed(commits), None),
+            Some(verdicts) => {
+                let (read, positions) = commits
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, commit)| verdicts.commit_verdict_hex(&commit.id) != Verdict::Clean)
+                    .map(|(position, commit)| (commit.clone(), position))
+                    .unzip();
+                (Cow::Owned(read), Some(positions))
+            }
         };
         let mut all_changes = Vec::with_capacity(read.len());
         timed("changes (git diff-tree)", || {
@@ -170,7 +173,10 @@ impl Scanner {
                     findings.extend(found);
                     Ok(())
                 })?;
-                progress(positions[index] + 1, commits.len(), blocking);
+                let position = positions
+                    .as_ref()
+                    .map_or(index, |positions| positions[index]);
+                progress(position + 1, commits.len(), blocking);
                 Ok(())
             })
         })?;

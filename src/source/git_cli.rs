@@ -17,7 +17,7 @@ use anyhow::{anyhow, bail, Context, Result};
 
 use super::blobs::{added_content, added_lines, as_text};
 use super::commits::iso_date;
-use super::pack::choice::{self, PackPass};
+use super::pack::choice;
 use super::pack::{ObjectFormat, PackVerdicts, ScanMode};
 use super::verdicts::Verdict;
 use super::{all_lines, AddedContent, AddedText, CommitInfo, COMMIT_MESSAGE};
@@ -563,11 +563,7 @@ impl BlobSource {
         // format, and only what it does not decide goes through git.
         let verdicts = match early {
             Some(verdicts) => Some(verdicts),
-            None if wanted.len() >= MIN_BLOBS_FOR_PACK_PASS
-                && choice::setting() != Ok(PackPass::Never) =>
-            {
-                pack_verdicts(repo)
-            }
+            None if choice::pass_pays_for_blobs(wanted.len()) => pack_verdicts(repo),
             None => None,
         };
         if let Some(verdicts) = verdicts {
@@ -677,10 +673,6 @@ fn clean_blobs(repo: &GitRepository, names: &[&str]) -> Result<Vec<String>> {
     })?;
     Ok(clean)
 }
-
-/// Below this many blobs to decide, reading them through git costs less than a pass over the
-/// packs (as [`crate::scan`] decides for the libgit2 path, which counts commits).
-const MIN_BLOBS_FOR_PACK_PASS: usize = 1000;
 
 /// The verdicts of the project's pack pass on the repository's packs, in its object format, or
 /// `None` when they cannot be read here (a format the pack reader does not know, a pack it

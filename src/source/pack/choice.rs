@@ -100,6 +100,27 @@ pub fn pass_chosen(setting: PackPass, commit_count: usize, packed_objects: usize
     }
 }
 
+/// Below this many blobs to decide, a scan through the git CLI reads them through git rather
+/// than make the pass (a short range or push in a SHA-256 or reftable repository).
+pub const MIN_BLOBS_FOR_PACK_PASS: usize = 1000;
+
+/// Whether a scan through the git CLI that must decide `blob_count` new blobs makes the pass,
+/// under the environment's setting.
+pub fn pass_pays_for_blobs(blob_count: usize) -> bool {
+    match setting().unwrap_or(PackPass::Auto) {
+        PackPass::Auto => blob_count >= MIN_BLOBS_FOR_PACK_PASS,
+        PackPass::Always => true,
+        PackPass::Never => false,
+    }
+}
+
+/// Whether a scan of a whole history through the git CLI makes the pass, whatever its length:
+/// every blob is new in some commit, and reading them all through git costs more. Only
+/// `never` turns it off.
+pub fn pass_for_whole_history() -> bool {
+    setting().unwrap_or(PackPass::Auto) != PackPass::Never
+}
+
 /// Whether a pass over `packed_objects` saves more than it costs a scan of `commit_count`
 /// commits.
 pub fn pass_pays(commit_count: usize, packed_objects: usize) -> bool {
