@@ -16,12 +16,13 @@ pub use server_repository::ServerRepository;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use git2::{Oid, Repository};
+use git2::{OdbLookupFlags, Oid, Repository};
 
 use crate::redact::redact_text;
 use crate::report::{Finding, Report, Scope};
 use crate::scan::{add_object_dirs, name_pushed_refs};
 use crate::source::pre_push::{commits_at_refs, PushPlan};
+use crate::timings::timed;
 use crate::Scanner;
 
 /// One line of git's pre-receive input: `<old oid> <new oid> <ref name>`.
@@ -334,8 +335,10 @@ fn scan_received_with_libgit2(
         .collect::<Result<_>>()?;
     let mut plan = PushPlan::default();
     let arrived = arrived_commits(repo, quarantine)?;
-    plan.add_received_tips(repo, &updates, &hidden, &|commit| arrived(commit))
-        .context("reading what the push brings")?;
+    timed("push plan", || {
+        plan.add_received_tips(repo, &updates, &hidden, &|commit| arrived(commit))
+    })
+    .context("reading what the push brings")?;
     // Findings in a tagged blob or tree name no commit: each is scanned with the refs that
     // point at it.
     let mut tagged_objects = Vec::new();
@@ -358,7 +361,9 @@ fn scan_received_with_libgit2(
         remote: "this server".to_string(),
     };
     let mut report = scanner.scan_plan(repo, &plan, scope.clone(), &mut |_, _, _| {})?;
-    name_pushed_refs(repo, &mut report.findings, &plan)?;
+    timed("refs carrying the findings", || {
+        name_pushed_refs(repo, &mut report.findings, &plan)
+    })?;
     let mut refs = refs_of_each(&report.findings);
     for (name, object) in tagged_objects {
         let mut only_this = PushPlan::default();
@@ -391,8 +396,13 @@ fn arrived_commits(
     };
     let pushed = odb_at(quarantine)?;
     let server = odb_at(&repo.commondir().join("objects"))?;
+    // Without NO_REFRESH, libgit2 rereads the pack directory on every miss, and the server
+    // misses on every commit that arrived: 0.3 s for cargo's 23,815 commits. Packs another
+    // push adds meanwhile are then not seen, so an object is at worst called arrived and
+    // scanned once more, never skipped.
     Ok(Box::new(move |oid| {
-        pushed.exists(oid) && !server.exists(oid)
+        pushed.exists_ext(oid, OdbLookupFlags::NO_REFRESH)
+            && !server.exists_ext(oid, OdbLookupFlags::NO_REFRESH)
     }))
 }
 
