@@ -93,7 +93,7 @@ impl Entry {
 }
 
 /// What the allowlist says of one finding.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Verdict<'a> {
     /// No entry selects it.
     NotListed,
@@ -102,13 +102,6 @@ pub enum Verdict<'a> {
     /// Only expired entries select it; it blocks, and the report names the entry.
     Expired(&'a Entry),
 }
-
-impl PartialEq for Entry {
-    fn eq(&self, other: &Self) -> bool {
-        self.origin == other.origin
-    }
-}
-impl Eq for Entry {}
 
 /// The parsed allowlist.
 #[derive(Debug, Default)]

@@ -304,13 +304,72 @@ fn no_entry_allows_a_token_inside_an_allowlist_file() {
     ))
     .unwrap();
     for path in [".ciokeyignore.toml", "sub/.ciokeyignore.toml"] {
-        assert_eq!(
-            list.verdict(Path::new(path), token.as_bytes(), &fingerprint),
-            Verdict::NotListed
-        );
+        let verdict = list.verdict(Path::new(path), token.as_bytes(), &fingerprint);
+        assert!(matches!(verdict, Verdict::NotListed), "{path}: {verdict:?}");
     }
     assert!(matches!(
         list.verdict(Path::new("a.txt"), token.as_bytes(), &fingerprint),
         Verdict::Allowed(_)
     ));
+}
+
+#[test]
+fn a_baselined_entry_says_so_before_its_reason() {
+    let list = parse(
+        "[[allow]]\npath = \"a\"\nreason = \"fixture\"\n\
+         [[allow]]\npath = \"b\"\nreason = \"already in history\"\nbaseline = 2026-11-23\n",
+    )
+    .unwrap();
+    let shown: Vec<String> = list.entries.iter().map(Entry::shown_reason).collect();
+    assert_eq!(
+        shown,
+        ["fixture", "baseline of 2026-11-23: already in history"]
+    );
+}
+
+#[test]
+fn fingerprints_are_sha256_and_64_hex_digits_in_either_case() {
+    let hex = &FINGERPRINT["sha256:".len()..];
+    assert_eq!(
+        normalized_fingerprint(
+            &FINGERPRINT
+                .to_ascii_uppercase()
+                .replace("SHA256:", "sha256:")
+        ),
+        Some(FINGERPRINT.to_string())
+    );
+    for malformed in [
+        format!("sha256:{}", &hex[1..]),
+        format!("sha256:{hex}0"),
+        format!("sha256:{}g", &hex[1..]),
+        format!("sha1:{hex}"),
+        hex.to_string(),
+    ] {
+        assert_eq!(normalized_fingerprint(&malformed), None, "{malformed}");
+    }
+}
+
+#[test]
+fn the_snippets_template_reason_is_never_taken_as_a_reason() {
+    for copied in [
+        "why this is safe",
+        "Why this is safe.",
+        "  WHY THIS IS SAFE  ",
+    ] {
+        assert!(is_template_reason(copied), "{copied}");
+    }
+    for reason in [
+        "why this is safe: a revoked fixture",
+        "revoked test fixture",
+        "",
+    ] {
+        assert!(!is_template_reason(reason), "{reason}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(FILE_NAME);
+    let refused = append_fingerprint_entry(&path, FINGERPRINT, "Why this is safe.", None)
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("template's wording"), "{refused}");
+    assert!(!path.exists(), "nothing written for a refused entry");
 }

@@ -312,6 +312,161 @@ pub fn find_in_credentials_file(content: &[u8]) -> Vec<(u32, Detection)> {
 mod tests {
     use super::*;
 
+    fn sample_token() -> String {
+        ["cio", "Q7hdK2mZp9XvL4sT1wYbN6cRfG8jU3aE"].concat()
+    }
+
+    /// The secrets `find_in_line` reports, as text with the rule's name.
+    fn found(line: &str, hint: FileHint) -> Vec<(String, &'static str)> {
+        find_in_line(line.as_bytes(), hint)
+            .into_iter()
+            .map(|detection| {
+                let secret = String::from_utf8(detection.secret).unwrap();
+                (secret, detection.rule.id)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_token_in_a_variable_is_reported_once_and_other_secrets_on_the_line_too() {
+        let token = sample_token();
+        let plain = FileHint::default();
+        let variable = TOKEN_VARIABLE.id;
+        for line in [
+            format!("CARGO_REGISTRY_TOKEN={token}"),
+            format!("export CARGO_REGISTRY_TOKEN=\"Bearer {token}\""),
+        ] {
+            let secrets = found(&line, plain);
+            assert_eq!(secrets.len(), 1, "{line}: {secrets:?}");
+            assert_eq!(secrets[0].0, token, "{line}");
+        }
+        let value = "s3cr3tvalue";
+        let before = found(&format!("{token} CARGO_REGISTRY_TOKEN={value}"), plain);
+        assert_eq!(before.len(), 2, "{before:?}");
+        assert_eq!(before[0].0, token);
+        assert_eq!(before[1], (value.to_string(), variable));
+        let after = found(
+            &format!("CARGO_REGISTRY_TOKEN={value} # was {token}"),
+            plain,
+        );
+        assert_eq!(after.len(), 2, "{after:?}");
+        assert_eq!(after[0], (value.to_string(), variable));
+        assert_eq!(after[1].0, token);
+    }
+
+    #[test]
+    fn a_variable_alone_is_found_on_a_line_without_a_token() {
+        let line = "CARGO_REGISTRIES_CORP_TOKEN=s3cr3tvalue";
+        let found = find_in_line(line.as_bytes(), FileHint::default());
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].rule.id, TOKEN_VARIABLE.id);
+        assert_eq!(found[0].registry.as_deref(), Some("corp"));
+        assert!(find_in_line(line.as_bytes(), FileHint { code_file: true }).is_empty());
+    }
+
+    #[test]
+    fn a_blob_is_a_candidate_exactly_when_a_rule_finds_something_in_it() {
+        let token = sample_token();
+        let candidates = [
+            (
+                "a.txt",
+                format!("first line\nlet t = \"{token}\";\nlast line\n"),
+            ),
+            (
+                "ci/publish.sh",
+                "export CARGO_REGISTRY_TOKEN=s3cr3tvalue\n".to_string(),
+            ),
+            (
+                "src/lib.rs",
+                "const T: &str = \"x\";\nCARGO_REGISTRY_TOKEN = \"s3cr3tvalue\"\n".to_string(),
+            ),
+            ("tokens.bin", format!("\0\0{token}\0")),
+            (
+                ".cargo/credentials.toml",
+                "[registry]\ntoken = \"s3cr3tvalue\"\n".to_string(),
+            ),
+            // A quoted value broken across lines: only the whole read (a binary file's) finds it.
+            (
+                "a.bin",
+                "\0CARGO_REGISTRY_TOKEN=\"s3cr3t\nvalue\"\n".to_string(),
+            ),
+        ];
+        for (path, content) in &candidates {
+            assert!(
+                may_contain_secret(path.as_bytes(), content.as_bytes()),
+                "{path}: {content:?}"
+            );
+        }
+        let clean = [
+            ("a.txt", String::new()),
+            ("a.txt", "precious cargo, social ciphers\n".to_string()),
+            ("a.txt", format!("{}\n", &token[..20])),
+            (
+                "ci/publish.sh",
+                "export CARGO_REGISTRY_TOKEN=${{ secrets.TOKEN }}\n".to_string(),
+            ),
+            (
+                "notes.txt",
+                "[registry]\ntoken = \"s3cr3tvalue\"\n".to_string(),
+            ),
+            (
+                ".cargo/credentials.toml",
+                "[registry]\nprotocol = \"sparse\"\n".to_string(),
+            ),
+        ];
+        for (path, content) in &clean {
+            assert!(
+                !may_contain_secret(path.as_bytes(), content.as_bytes()),
+                "{path}: {content:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn credentials_files_report_each_literal_on_its_line_and_leave_cio_tokens_to_the_line_rules() {
+        let token = sample_token();
+        let content = format!(
+            "[registry]\ntoken = \"s3cr3tvalue\"\n\n[registries.corp]\ntoken = \"corp-s3cr3t\"\n\
+             [registries.other]\ntoken = \"{token}\"\n"
+        );
+        let found: Vec<(u32, String, Option<String>)> =
+            find_in_credentials_file(content.as_bytes())
+                .into_iter()
+                .map(|(line, detection)| {
+                    assert_eq!(detection.rule.id, CREDENTIALS_FILE_TOKEN.id);
+                    (
+                        line,
+                        String::from_utf8(detection.secret).unwrap(),
+                        detection.registry,
+                    )
+                })
+                .collect();
+        assert_eq!(
+            found,
+            [
+                (2, "s3cr3tvalue".to_string(), None),
+                (5, "corp-s3cr3t".to_string(), Some("corp".to_string())),
+            ]
+        );
+    }
+
+    #[test]
+    fn source_files_are_told_apart_by_their_extension() {
+        for code in ["src/lib.rs", "tools/publish.py", "web/index.ts", "a/b.cpp"] {
+            assert!(FileHint::for_path(code.as_bytes()).code_file, "{code}");
+        }
+        for other in [
+            "ci/publish.sh",
+            ".env",
+            "Cargo.toml",
+            "README.md",
+            "rs",
+            "src/lib.rs.orig",
+        ] {
+            assert!(!FileHint::for_path(other.as_bytes()).code_file, "{other}");
+        }
+    }
+
     #[test]
     fn a_path_with_a_token_has_a_component_that_may_hold_one() {
         let token = ["cio", "Q7hdK2mZp9XvL4sT1wYbN6cRfG8jU3aE"].concat();
