@@ -290,4 +290,63 @@ mod tests {
         assert_eq!(preview.text, expected);
         assert_eq!((preview.caret_column, preview.caret_width), (41, 12));
     }
+
+    #[test]
+    fn a_short_cio_value_and_a_placeholder() {
+        // Too short to show any of it: only the ellipsis, whatever the prefix.
+        assert_eq!(redact_token(b"cio1234567"), "…");
+        assert_eq!(redact_token(b"cio_tp_1234567"), "…");
+        assert_eq!(show_placeholder(b"cioxxxxxxxx\tend"), "cioxxxxxxxx\\tend");
+    }
+
+    #[test]
+    fn previews_keep_forty_characters_each_side_whatever_their_width() {
+        let first = token();
+        let wide = "\u{1F600}".repeat(45);
+        let line = format!("{wide}{first}{wide}");
+        let start = line.find(&first).unwrap();
+        let secrets = [(start..start + first.len(), redact_token(first.as_bytes()))];
+        let preview = preview_line(line.as_bytes(), &secrets, 0);
+        let context = "\u{1F600}".repeat(40);
+        assert_eq!(preview.text, format!("…{context}cioAbCd…2345{context}…"));
+        assert_eq!((preview.caret_column, preview.caret_width), (41, 12));
+    }
+
+    #[test]
+    fn secrets_that_touch_are_each_redacted() {
+        let secrets = [(0..5, "[a]".to_string()), (5..10, "[b]".to_string())];
+        let preview = preview_line(b"AAAAABBBBB rest", &secrets, 1);
+        assert_eq!(preview.text, "[a][b] rest");
+        assert_eq!((preview.caret_column, preview.caret_width), (3, 3));
+    }
+
+    #[test]
+    fn a_secret_across_the_edge_of_the_read_window_is_redacted_whole() {
+        // Long secrets redacted short leave the preview's window ending inside the last one.
+        let after = format!(
+            "{}{} {} end",
+            "T".repeat(10),
+            "m".repeat(160),
+            "S".repeat(44)
+        );
+        let secrets = [
+            (0..10, "[t]".to_string()),
+            (10..170, "[m]".to_string()),
+            (171..215, "[s]".to_string()),
+        ];
+        assert_eq!(
+            preview_line(after.as_bytes(), &secrets, 0).text,
+            "[t][m] [s]…"
+        );
+
+        let before = format!("{} {}{}", "S".repeat(44), "m".repeat(160), "T".repeat(10));
+        let secrets = [
+            (0..44, "[s]".to_string()),
+            (45..205, "[m]".to_string()),
+            (205..215, "[t]".to_string()),
+        ];
+        let preview = preview_line(before.as_bytes(), &secrets, 2);
+        assert_eq!(preview.text, "[s] [m][t]");
+        assert_eq!(preview.caret_column, 7);
+    }
 }
