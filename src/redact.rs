@@ -349,4 +349,48 @@ mod tests {
         assert_eq!(preview.text, "[s] [m][t]");
         assert_eq!(preview.caret_column, 7);
     }
+
+    #[test]
+    fn a_cut_is_marked_where_the_line_goes_on_and_only_there() {
+        let first = token();
+        let other = ["cio", "ZyXwVuTsRqPoNmLkJiHgFeDcBa987654"].concat();
+        let red = redact_token(first.as_bytes());
+        let finding = |line: &str| {
+            let start = line.find(&first).unwrap();
+            let secrets = [(start..start + first.len(), red.clone())];
+            preview_line(line.as_bytes(), &secrets, 0).text
+        };
+        // Cut by the context's length, within the window read.
+        let near = format!("{}{first}{}", "x ".repeat(30), " y".repeat(30));
+        let shown = format!("…{}{red}{}…", "x ".repeat(20), " y".repeat(20));
+        assert_eq!(finding(&near), shown);
+        // Cut by the window, with tokens beyond it never read.
+        let far = format!(
+            "{other} {}{first}{} {other}",
+            "x ".repeat(200),
+            " y".repeat(200)
+        );
+        assert_eq!(finding(&far), shown);
+        assert_eq!(finding(&format!("{first} y")), format!("{red} y"));
+
+        // Long secrets redacted short: the context is shorter than forty characters, and the
+        // line still goes on beyond the window on both sides.
+        let line = format!(
+            "{}{}{}{}{}",
+            "a".repeat(100),
+            "m".repeat(150),
+            "t".repeat(10),
+            "n".repeat(150),
+            "b".repeat(100)
+        );
+        let secrets = [
+            (100..250, "[m]".to_string()),
+            (250..260, "[t]".to_string()),
+            (260..410, "[n]".to_string()),
+        ];
+        let preview = preview_line(line.as_bytes(), &secrets, 1);
+        let shown = format!("…{}[m][t][n]{}…", "a".repeat(14), "b".repeat(14));
+        assert_eq!(preview.text, shown);
+        assert_eq!((preview.caret_column, preview.caret_width), (18, 3));
+    }
 }
