@@ -373,3 +373,86 @@ fn the_snippets_template_reason_is_never_taken_as_a_reason() {
     assert!(refused.contains("template's wording"), "{refused}");
     assert!(!path.exists(), "nothing written for a refused entry");
 }
+
+#[test]
+fn appending_creates_a_missing_file_and_never_overwrites_one_it_cannot_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(FILE_NAME);
+    append_fingerprint_entry(&path, FINGERPRINT, "fixture", Some(Day::today())).unwrap();
+    assert_eq!(
+        parse(&std::fs::read_to_string(&path).unwrap())
+            .unwrap()
+            .entries
+            .len(),
+        1
+    );
+
+    let past = Day::new(2000, 1, 1);
+    let refused = append_fingerprint_entry(&path, FINGERPRINT, "fixture", past).unwrap_err();
+    assert!(refused.to_string().contains("in the past"), "{refused}");
+
+    let unreadable = dir.path().join("latin1").join(FILE_NAME);
+    std::fs::create_dir(unreadable.parent().unwrap()).unwrap();
+    std::fs::write(&unreadable, b"# caf\xe9\n").unwrap();
+    let refused = append_fingerprint_entry(&unreadable, FINGERPRINT, "fixture", None).unwrap_err();
+    assert!(format!("{refused:#}").contains("reading"), "{refused:#}");
+    assert_eq!(std::fs::read(&unreadable).unwrap(), b"# caf\xe9\n");
+}
+
+#[test]
+fn appended_entries_are_set_off_by_one_blank_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(FILE_NAME);
+    append_fingerprint_entry(&path, FINGERPRINT, "fixture", None).unwrap();
+    let created = std::fs::read_to_string(&path).unwrap();
+    assert!(created.starts_with("[[allow]]\n"), "{created:?}");
+
+    let unterminated = "[[allow]]\npath = \"a\"\nreason = \"r\"";
+    std::fs::write(&path, unterminated).unwrap();
+    append_fingerprint_entry(&path, FINGERPRINT, "fixture", None).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.starts_with(&format!("{unterminated}\n\n[[allow]]\n")),
+        "{text:?}"
+    );
+}
+
+#[test]
+fn a_missing_allowlist_is_empty_unless_one_was_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join(FILE_NAME);
+    let shown = Path::new("team.toml");
+    assert!(Allowlist::load(&missing, shown, false)
+        .unwrap()
+        .entries
+        .is_empty());
+    let refused = Allowlist::load(&missing, shown, true).unwrap_err();
+    assert!(
+        format!("{refused:#}").contains("reading team.toml"),
+        "{refused:#}"
+    );
+
+    std::fs::write(&missing, "[[allow]]\npath = \"a\"\nreason = \"r\"\n").unwrap();
+    let loaded = Allowlist::load(&missing, shown, true).unwrap();
+    assert_eq!(loaded.entries[0].origin, "team.toml:1");
+
+    for not_a_file in [dir.path(), &dir.path().join(FILE_NAME).join("below")] {
+        assert!(
+            Allowlist::load(not_a_file, shown, false).is_err(),
+            "{not_a_file:?}"
+        );
+    }
+    std::fs::write(&missing, b"# caf\xe9\n").unwrap();
+    let refused = Allowlist::load(&missing, shown, false).unwrap_err();
+    assert!(refused.to_string().contains("team.toml:1"), "{refused}");
+    assert!(refused.to_string().contains("not valid UTF-8"), "{refused}");
+}
+
+#[test]
+fn a_path_with_a_slash_is_anchored_at_the_root() {
+    let list = parse("[[allow]]\npath = \"tests/fixtures\"\nreason = \"r\"\n").unwrap();
+    let allowed =
+        |path: &str| matches!(list.verdict(Path::new(path), b"x", ""), Verdict::Allowed(_));
+    assert!(allowed("tests/fixtures/a.txt"));
+    assert!(!allowed("crates/x/tests/fixtures/a.txt"));
+}
