@@ -456,3 +456,21 @@ fn a_path_with_a_slash_is_anchored_at_the_root() {
     assert!(allowed("tests/fixtures/a.txt"));
     assert!(!allowed("crates/x/tests/fixtures/a.txt"));
 }
+
+#[test]
+fn the_guards_try_sixteen_distinct_well_formed_tokens_of_each_kind() {
+    let (api, trusted) = sample_tokens();
+    for (kind, tokens) in [("api", &api), ("trusted publishing", &trusted)] {
+        assert_eq!(tokens.len(), 16, "{kind}");
+        let distinct: std::collections::HashSet<&String> = tokens.iter().collect();
+        assert_eq!(distinct.len(), 16, "{kind}");
+        for token in tokens {
+            let found = crate::detect::find_tokens(token.as_bytes());
+            assert_eq!(found.len(), 1, "{kind}");
+            assert_eq!(found[0].end - found[0].start, token.len(), "{kind}");
+            assert!(!found[0].placeholder, "{kind}");
+        }
+    }
+    assert!(api.iter().all(|token| !token.starts_with("cio_tp_")));
+    assert!(trusted.iter().all(|token| token.starts_with("cio_tp_")));
+}

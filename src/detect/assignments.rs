@@ -227,6 +227,10 @@ mod tests {
             "token: {{ .Values.CARGO_REGISTRY_TOKEN }}",
             "Set CARGO_REGISTRY_TOKEN in your CI secrets.",
             "MY_CARGO_REGISTRY_TOKEN_FILE=/run/secret",
+            // Other variables whose names hold cargo's: not read by cargo.
+            "MY_CARGO_REGISTRY_TOKEN=s3cr3tvalue",
+            "export OLD_CARGO_REGISTRIES_CORP_TOKEN=s3cr3tvalue",
+            "x9CARGO_REGISTRY_TOKEN: s3cr3tvalue",
             "CARGO_REGISTRY_TOKEN_PATH=/run/secret",
             "CARGO_REGISTRY_TOKEN: |",
             "CARGO_REGISTRIES_ART_TOKEN: Bearer ${{ secrets.ART_TOKEN }}",
