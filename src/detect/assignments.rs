@@ -226,6 +226,8 @@ mod tests {
             "CARGO_REGISTRY_TOKEN: \"\"",
             "token: {{ .Values.CARGO_REGISTRY_TOKEN }}",
             "Set CARGO_REGISTRY_TOKEN in your CI secrets.",
+            "Where is CARGO_REGISTRY_TOKEN? Ask the release team.",
+            "Is CARGO_REGISTRY_TOKEN+1 a thing?",
             "MY_CARGO_REGISTRY_TOKEN_FILE=/run/secret",
             // Other variables whose names hold cargo's: not read by cargo.
             "MY_CARGO_REGISTRY_TOKEN=s3cr3tvalue",

@@ -150,6 +150,9 @@ index = \"sparse+https://example.com/\"
 [other]
 token = \"not-a-registry\"
 
+[source.crates-io-mirror]
+token = \"not-a-registry-either\"
+
 [registry]
 token = \"\"
 
@@ -168,7 +171,12 @@ token = \"{{ vault_crates_token }}\"
 
     #[test]
     fn finds_dotted_keys_at_the_top_level() {
-        let file = "registry.token = \"a-secret\"\nregistries.x.token = \"b-secret\"\n";
-        assert_eq!(find_tokens_in_file(file.as_bytes()).len(), 2);
+        let file = "registry.token = \"a-secret\"\nhttp.user-agent = \"ci\"\n\
+                    registries.x.token = \"b-secret\"\nregistries..token = \"c\"\n";
+        let lines: Vec<u32> = find_tokens_in_file(file.as_bytes())
+            .iter()
+            .map(|token| token.line)
+            .collect();
+        assert_eq!(lines, [1, 3]);
     }
 }
