@@ -246,6 +246,22 @@ mod tests {
     }
 
     #[test]
+    fn both_alphabets_decode_their_last_two_letters() {
+        assert_eq!(decode_base64(b"+/+/"), [0xFB, 0xFF, 0xBF]);
+        assert_eq!(decode_base64(b"-_-_"), [0xFB, 0xFF, 0xBF]);
+        // A token after bytes that encode to `+` and `/` (`-` and `_` URL-safe) is still found.
+        let payload = [b"\xfb\xff\xbf".as_slice(), token().as_bytes()].concat();
+        let standard = encode(&payload);
+        assert!(standard.starts_with("+/+/"), "{standard}");
+        let url_safe = standard.replace('+', "-").replace('/', "_");
+        for encoded in [standard, url_safe] {
+            let found = find_base64_tokens(encoded.as_bytes());
+            assert_eq!(found.len(), 1, "{encoded}");
+            assert_eq!(found[0].token, token().as_bytes(), "{encoded}");
+        }
+    }
+
+    #[test]
     fn base64_decodes_as_the_definition_says() {
         let bytes: Vec<u8> = (0..=255).collect();
         let mut state = 0x9e37_79b9_7f4a_7c15_u64;
