@@ -246,6 +246,32 @@ mod tests {
     }
 
     #[test]
+    fn a_run_with_a_word_glued_to_its_start_decodes_at_the_group_boundary() {
+        let encoded = encode(format!("token: {}", token()).as_bytes());
+        for glue in ["", "x", "xy", "xyz"] {
+            for line in [
+                format!("{glue}{encoded}"),
+                format!("data = {glue}{encoded}"),
+            ] {
+                let found = find_base64_tokens(line.as_bytes());
+                assert_eq!(found.len(), 1, "{line}");
+                assert_eq!(found[0].token, token().as_bytes(), "{line}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_same_token_in_two_runs_is_found_in_each() {
+        let encoded = encode(format!("token: {}", token()).as_bytes());
+        let line = format!("old: {encoded} new: {encoded}");
+        let starts: Vec<usize> = find_base64_tokens(line.as_bytes())
+            .iter()
+            .map(|found| found.start)
+            .collect();
+        assert_eq!(starts, [5, 5 + encoded.len() + 6]);
+    }
+
+    #[test]
     fn both_alphabets_decode_their_last_two_letters() {
         assert_eq!(decode_base64(b"+/+/"), [0xFB, 0xFF, 0xBF]);
         assert_eq!(decode_base64(b"-_-_"), [0xFB, 0xFF, 0xBF]);
