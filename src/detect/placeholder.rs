@@ -124,9 +124,9 @@ fn basic_password(credential: &[u8]) -> Option<Vec<u8>> {
 
 /// The credential after an authorization scheme and its spaces, when `value` starts with one.
 pub fn after_auth_scheme(value: &[u8]) -> Option<&[u8]> {
-    let scheme_len = auth_scheme_len(value)?;
-    let rest = value[scheme_len..].trim_ascii_start();
-    (!rest.is_empty() && rest.len() < value.len() - scheme_len).then_some(rest)
+    // The scheme is followed by a space or a tab, which the trim takes.
+    let rest = value[auth_scheme_len(value)?..].trim_ascii_start();
+    (!rest.is_empty()).then_some(rest)
 }
 
 /// The length of the authorization scheme `value` starts with (followed by a space or a tab).
