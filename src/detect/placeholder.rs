@@ -294,6 +294,26 @@ mod tests {
     }
 
     #[test]
+    fn each_placeholder_test_has_its_edge() {
+        // Eight characters is long enough; seven is not.
+        assert!(placeholder("aB3dE9g"));
+        assert!(!placeholder("aB3dE9gK"));
+        // Two characters twice and four once: exactly the 2.5 bits a secret needs.
+        assert!(!placeholder("k7k7Qz9W"));
+        assert!(placeholder("k7k7k7Qz"));
+        // Wrapped in brackets on both sides only.
+        assert!(placeholder("(production-token)"));
+        assert!(!placeholder("(kX9mQ2vL7pR4tW8"));
+        assert!(!placeholder("kX9mQ2vL7pR4tW8)"));
+        // A mask is three or more of one masking character.
+        assert!(placeholder("kX9mQ2vL-****"));
+        assert!(!placeholder("kX9mQ2vL-xx"));
+        // A stub phrase's digit groups are short.
+        assert!(placeholder("release-build-1234"));
+        assert!(!placeholder("release-1234567"));
+    }
+
+    #[test]
     fn schemes_are_recognised_only_as_a_first_word() {
         assert_eq!(auth_scheme_len(b"Bearer abc"), Some(6));
         assert_eq!(auth_scheme_len(b"BASIC\tabc"), Some(5));

@@ -328,7 +328,12 @@ mod tests {
             ("9", ""),
             ("é", ""),
             ("", "ж"),
+            ("", "жx"),
             ("名", ""),
+            ("", "名 and more"),
+            ("xé", ""),
+            ("\u{1D400}", ""),
+            ("", "\u{1D400}"),
         ] {
             let text = format!("{before}{token}{after}");
             assert!(spans(&text).is_empty(), "{before:?} … {after:?}");
@@ -342,6 +347,9 @@ mod tests {
         text.extend_from_slice(token.as_bytes());
         text.push(0xFF);
         assert_eq!(find_tokens(&text).len(), 1);
+        // A line that starts inside a character (text cut mid-way).
+        let cut = [&[0xA9], token.as_bytes()].concat();
+        assert_eq!(find_tokens(&cut).len(), 1);
     }
 
     #[test]
@@ -366,6 +374,7 @@ mod tests {
         );
         let token = trusted_publishing_token(5);
         assert_eq!(spans(&format!("x={token};")).len(), 1);
+        assert!(spans(&format!("x={token}a;")).is_empty());
         let mut broken = token.into_bytes();
         broken[38] = if broken[38] == b'A' { b'B' } else { b'A' };
         assert!(find_tokens(&broken).is_empty());
@@ -413,6 +422,15 @@ mod tests {
             assert!(found[0].placeholder, "{text}");
         }
         assert!(!find_tokens(api_token(8).as_bytes())[0].placeholder);
+    }
+
+    #[test]
+    fn a_placeholder_body_is_one_under_three_bits_of_entropy() {
+        // Eight characters four times each: exactly three bits.
+        let even = "abcdefgh".repeat(4);
+        assert_eq!(shannon_entropy(even.as_bytes()), PLACEHOLDER_ENTROPY_BITS);
+        assert!(!is_placeholder(even.as_bytes()));
+        assert!(is_placeholder(format!("{}a", &even[..31]).as_bytes()));
     }
 
     #[test]
