@@ -334,6 +334,10 @@ mod tests {
             ("xé", ""),
             ("\u{1D400}", ""),
             ("", "\u{1D400}"),
+            // Escape-like letters without their backslash.
+            ("3d", ""),
+            ("x3d", ""),
+            ("u0022", ""),
         ] {
             let text = format!("{before}{token}{after}");
             assert!(spans(&text).is_empty(), "{before:?} … {after:?}");
