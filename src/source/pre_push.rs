@@ -514,7 +514,7 @@ mod tests {
         let updates = parse_updates(input.as_bytes()).unwrap();
         assert_eq!(updates.len(), 2);
         assert!(updates[0].creates_remote_ref() && !updates[0].is_deletion());
-        assert!(updates[1].is_deletion());
+        assert!(updates[1].is_deletion() && !updates[1].creates_remote_ref());
         assert!(parse_updates(b"").unwrap().is_empty());
     }
 
@@ -525,11 +525,18 @@ mod tests {
             (format!("\nrefs/heads/main {A} refs/heads/main xyz\n"), 2),
             (format!("a {A} b {A} c\n"), 1),
             ("\u{0}\u{ff}".to_string(), 1),
+            (format!("refs/heads/main abc123 refs/heads/main {A}\n"), 1),
+            (
+                format!("refs/heads/main {} refs/heads/main {A}\n", "g".repeat(40)),
+                1,
+            ),
         ] {
             let err = parse_updates(input.as_bytes()).unwrap_err();
             assert_eq!(err.line, line, "{input:?}");
         }
         assert_eq!(parse_updates(b"a\n\xff").unwrap_err().line, 2);
+        let err = parse_updates(b"ab\ncd\n\xff").unwrap_err();
+        assert_eq!(err.to_string(), "pre-push input line 3: not valid UTF-8");
     }
 
     #[test]
@@ -552,6 +559,18 @@ mod tests {
             repository_key("/srv/a", base),
             repository_key("other.example:srv/a", base)
         );
+        assert_ne!(
+            repository_key("/srv/a", base),
+            repository_key("/srv/b", base)
+        );
+        assert_ne!(
+            repository_key("ssh://[::1]/a/b", base),
+            repository_key("ssh://[::2]/a/b", base)
+        );
+        // A colon after a slash, or with nothing before it, is part of a local path.
+        for local in ["/srv/a:b", "./a:b", ":a"] {
+            assert!(repository_key(local, base).starts_with("file:"), "{local}");
+        }
     }
 
     #[test]
