@@ -137,11 +137,10 @@ pub struct LinePreview {
 /// secret found on the line with their redacted forms; any other token on the line is redacted
 /// too, so no secret reaches the preview whole.
 pub fn preview_line(line: &[u8], secrets: &[(Range<usize>, String)], shown: usize) -> LinePreview {
-    let mut end = line.len();
-    while end > 0 && matches!(line[end - 1], b'\n' | b'\r') {
-        end -= 1;
+    let mut line = line;
+    while let [rest @ .., b'\n' | b'\r'] = line {
+        line = rest;
     }
-    let line = &line[..end];
     let target = secrets[shown].0.clone();
     let mut masks: Vec<(Range<usize>, String)> = secrets.to_vec();
     // Every token on the line too; one that is also a secret merges with it below.
@@ -166,10 +165,11 @@ pub fn preview_line(line: &[u8], secrets: &[(Range<usize>, String)], shown: usiz
     let mut from = target.start.saturating_sub(margin);
     let mut to = (target.end + margin).min(line.len());
     for (span, _) in &merged {
-        if span.start < from && span.end > from {
+        if span.contains(&from) {
             from = span.start;
         }
-        if span.start < to && span.end > to {
+        // A secret that starts right at the window's end comes in whole too: it is redacted.
+        if span.contains(&to) {
             to = span.end;
         }
     }
@@ -190,7 +190,7 @@ pub fn preview_line(line: &[u8], secrets: &[(Range<usize>, String)], shown: usiz
         push(&mut text, &line[at..span.start]);
         let start = text.len();
         push(&mut text, redacted.as_bytes());
-        if span.start <= target.start && target.start < span.end {
+        if span.contains(&target.start) {
             caret = (start, text.len() - start);
         }
         at = span.end;

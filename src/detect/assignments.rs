@@ -35,10 +35,8 @@ pub fn find_assignments(line: &[u8], code_file: bool) -> Vec<Assignment> {
         return Vec::new();
     }
     let dockerfile_env = {
-        let trimmed = line.trim_ascii_start();
-        trimmed.len() > 4
-            && (trimmed[..4].eq_ignore_ascii_case(b"ENV ")
-                || trimmed[..4].eq_ignore_ascii_case(b"ARG "))
+        let first_word = line.trim_ascii_start().get(..4).unwrap_or_default();
+        first_word.eq_ignore_ascii_case(b"ENV ") || first_word.eq_ignore_ascii_case(b"ARG ")
     };
     let mut found = Vec::new();
     for name in VARIABLE.find_iter(line) {
@@ -76,7 +74,7 @@ fn value_after(
     while matches!(peek(index), Some(b'"' | b'\'' | b']')) {
         index += 1;
     }
-    let after_name = index;
+    let spaced = matches!(peek(index), Some(b' ' | b'\t'));
     while matches!(peek(index), Some(b' ' | b'\t')) {
         index += 1;
     }
@@ -89,7 +87,7 @@ fn value_after(
             comma_separated = true;
             index += 1;
         }
-        _ if space_separates && index > after_name => {}
+        _ if space_separates && spaced => {}
         _ => return None,
     }
     while matches!(peek(index), Some(b' ' | b'\t')) {

@@ -92,8 +92,11 @@ fn table_of(header: &[u8]) -> Table {
     let name = name.split(|&byte| byte == b'#').next().unwrap_or_default();
     if name == b"registry" {
         Table::Registry(None)
-    } else if name.starts_with(b"registries.") && name.len() > 11 {
-        Table::Registry(Some(String::from_utf8_lossy(&name[11..]).into_owned()))
+    } else if let Some(registry) = name
+        .strip_prefix(b"registries.")
+        .filter(|registry| !registry.is_empty())
+    {
+        Table::Registry(Some(String::from_utf8_lossy(registry).into_owned()))
     } else {
         Table::Other
     }
