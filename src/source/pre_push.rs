@@ -113,26 +113,18 @@ pub struct PushPlan {
 }
 
 impl PushPlan {
-    /// Adds what pushing each `(ref name, tip)` brings: the annotated tags a tip peels through,
-    /// a tagged blob or tree, or the commits reachable from the tips and from none of `hidden`
-    /// (commits the receiving side already has, whose history it has too). One walk covers all
-    /// the tips.
-    pub fn add_tips(
-        &mut self,
-        repo: &Repository,
-        tips: &[(&str, Oid)],
-        hidden: &[Oid],
-    ) -> Result<()> {
-        self.add_received_tips(repo, tips, hidden, &|_| false)
-    }
-
-    /// [`PushPlan::add_tips`] on a server, where `arrived(commit)` says that a commit came with
-    /// this push and is nowhere else on the server (it is in the quarantine only). When every
-    /// commit reachable from the tips either arrived or is one of `hidden`, those that arrived
-    /// are exactly the new ones: nothing that only came now can be reachable from a ref the
-    /// server has, and every path into the server's history enters it at a ref's commit. Then
-    /// the walk reads only the pushed commits, rather than libgit2's revision walk working
-    /// through the history behind every hidden ref; otherwise that walk decides.
+    /// Adds what pushing each `(ref name, tip)` to a server brings: the annotated tags a tip
+    /// peels through, a tagged blob or tree, or the commits reachable from the tips and from none
+    /// of `hidden` (commits the server already has, whose history it has too). One walk covers
+    /// all the tips.
+    ///
+    /// `arrived(commit)` says that a commit came with this push and is nowhere else on the
+    /// server (it is in the quarantine only). When every commit reachable from the tips either
+    /// arrived or is one of `hidden`, those that arrived are exactly the new ones: nothing that
+    /// only came now can be reachable from a ref the server has, and every path into the
+    /// server's history enters it at a ref's commit. Then the walk reads only the pushed
+    /// commits, rather than libgit2's revision walk working through the history behind every
+    /// hidden ref; otherwise that walk decides.
     pub fn add_received_tips(
         &mut self,
         repo: &Repository,
@@ -654,5 +646,49 @@ mod tests {
             commits_that_arrived(&repo, &[c[2]], &[], &only_tip).unwrap(),
             None
         );
+    }
+
+    #[test]
+    fn a_tag_pushed_under_two_names_is_planned_once_and_carried_by_both() {
+        let (dir, repo, c) = linear_history(2);
+        let git = |args: &[&str]| {
+            let output = std::process::Command::new("git")
+                .args(["-c", "user.name=T", "-c", "user.email=t@example.invalid"])
+                .args(args)
+                .current_dir(dir.path())
+                .output()
+                .unwrap();
+            assert!(output.status.success(), "git {args:?}: {output:?}");
+            let text = String::from_utf8(output.stdout).unwrap();
+            Oid::from_str(text.trim()).unwrap_or(Oid::zero())
+        };
+        std::fs::write(dir.path().join("key.txt"), "a tagged blob\n").unwrap();
+        let blob = git(&["hash-object", "-w", "key.txt"]);
+        git(&["tag", "-a", "-m", "release", "v1", &c[1].to_string()]);
+        git(&["tag", "-a", "-m", "a key", "key", &blob.to_string()]);
+        let (tag, blob_tag) = (git(&["rev-parse", "v1"]), git(&["rev-parse", "key"]));
+        let tips = [
+            ("refs/tags/v1", tag),
+            ("refs/tags/also-v1", tag),
+            ("refs/tags/v1", tag),
+            ("refs/tags/key", blob_tag),
+            ("refs/tags/key-again", blob_tag),
+            ("refs/heads/main", c[1]),
+        ];
+        let mut plan = PushPlan::default();
+        plan.add_received_tips(&repo, &tips, &[c[0]], &|_| false)
+            .unwrap();
+        assert_eq!(plan.commits, [c[1]]);
+        assert_eq!(plan.tags, [tag, blob_tag]);
+        assert_eq!(plan.tagged_objects, [blob]);
+        let carriers = plan
+            .refs_carrying_each(&repo, &[tag, blob_tag, c[1], c[0]])
+            .unwrap();
+        let named = |oid: Oid| carriers[&oid].clone();
+        assert_eq!(named(tag), ["refs/tags/v1", "refs/tags/also-v1"]);
+        assert_eq!(named(blob_tag), ["refs/tags/key", "refs/tags/key-again"]);
+        let on_main = ["refs/tags/v1", "refs/tags/also-v1", "refs/heads/main"];
+        assert_eq!(named(c[1]), on_main);
+        assert_eq!(named(c[0]), on_main);
     }
 }
