@@ -667,6 +667,9 @@ mod tests {
         git(&["tag", "-a", "-m", "release", "v1", &c[1].to_string()]);
         git(&["tag", "-a", "-m", "a key", "key", &blob.to_string()]);
         let (tag, blob_tag) = (git(&["rev-parse", "v1"]), git(&["rev-parse", "key"]));
+        git(&["checkout", "-q", "--orphan", "side"]);
+        git(&["commit", "-q", "--allow-empty", "-m", "unrelated"]);
+        let side = git(&["rev-parse", "side"]);
         let tips = [
             ("refs/tags/v1", tag),
             ("refs/tags/also-v1", tag),
@@ -681,14 +684,36 @@ mod tests {
         assert_eq!(plan.commits, [c[1]]);
         assert_eq!(plan.tags, [tag, blob_tag]);
         assert_eq!(plan.tagged_objects, [blob]);
-        let carriers = plan
-            .refs_carrying_each(&repo, &[tag, blob_tag, c[1], c[0]])
-            .unwrap();
+        let asked = [tag, blob_tag, c[1], c[0], side];
+        let carriers = plan.refs_carrying_each(&repo, &asked).unwrap();
         let named = |oid: Oid| carriers[&oid].clone();
         assert_eq!(named(tag), ["refs/tags/v1", "refs/tags/also-v1"]);
         assert_eq!(named(blob_tag), ["refs/tags/key", "refs/tags/key-again"]);
         let on_main = ["refs/tags/v1", "refs/tags/also-v1", "refs/heads/main"];
         assert_eq!(named(c[1]), on_main);
         assert_eq!(named(c[0]), on_main);
+        assert!(named(side).is_empty());
+
+        // Pushed to a remote without them: every branch and tag, as it is now.
+        let every: Vec<(String, Oid, bool)> = every_local_ref(&repo)
+            .unwrap()
+            .into_iter()
+            .map(|update| {
+                let local = Oid::from_str(&update.local_oid).unwrap();
+                assert_eq!(update.local_ref, update.remote_ref);
+                (update.local_ref.clone(), local, update.creates_remote_ref())
+            })
+            .collect();
+        let expected = [
+            ("refs/heads/main", c[1]),
+            ("refs/heads/side", side),
+            ("refs/tags/key", blob_tag),
+            ("refs/tags/v1", tag),
+        ];
+        let expected: Vec<(String, Oid, bool)> = expected
+            .iter()
+            .map(|&(name, oid)| (name.to_string(), oid, true))
+            .collect();
+        assert_eq!(every, expected);
     }
 }
