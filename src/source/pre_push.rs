@@ -716,4 +716,25 @@ mod tests {
             .collect();
         assert_eq!(every, expected);
     }
+
+    #[test]
+    fn an_update_to_a_bare_url_scans_only_what_follows_the_old_commit() {
+        let (_dir, repo, c) = linear_history(4);
+        let update = |local: Oid, remote: &str| RefUpdate {
+            local_ref: "refs/heads/main".to_string(),
+            local_oid: local.to_string(),
+            remote_ref: "refs/heads/main".to_string(),
+            remote_oid: remote.to_string(),
+        };
+        let url = "https://example.invalid/nobody/configured.git";
+        let plan = |updates: &[RefUpdate]| plan_push(&repo, url, Some(url), updates).unwrap();
+        assert_eq!(
+            plan(&[update(c[3], &c[1].to_string())]).commits,
+            [c[2], c[3]]
+        );
+        // An old commit this repository never had: nothing is known to be there.
+        let unknown = "abcdef".repeat(7)[..40].to_string();
+        assert_eq!(plan(&[update(c[3], &unknown)]).commits, c);
+        assert_eq!(plan(&[update(c[3], ZERO)]).commits, c);
+    }
 }
