@@ -598,19 +598,22 @@ mod tests {
         assert!(at("https://example.com/a/d", None).is_empty());
     }
 
+    /// Runs git in `dir` and returns what it printed.
+    fn git_in(dir: &Path, args: &[&str]) -> String {
+        let output = std::process::Command::new("git")
+            .args(["-c", "user.name=T", "-c", "user.email=t@example.invalid"])
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "git {args:?}: {output:?}");
+        String::from_utf8(output.stdout).unwrap()
+    }
+
     /// A repository made by git with `count` empty commits on main, oldest first.
     fn linear_history(count: usize) -> (tempfile::TempDir, Repository, Vec<Oid>) {
         let dir = tempfile::tempdir().unwrap();
-        let git = |args: &[&str]| {
-            let output = std::process::Command::new("git")
-                .args(["-c", "user.name=T", "-c", "user.email=t@example.invalid"])
-                .args(args)
-                .current_dir(dir.path())
-                .output()
-                .unwrap();
-            assert!(output.status.success(), "git {args:?}: {output:?}");
-            String::from_utf8(output.stdout).unwrap()
-        };
+        let git = |args: &[&str]| git_in(dir.path(), args);
         git(&["init", "-q", "-b", "main"]);
         for number in 0..count {
             git(&[
@@ -651,17 +654,9 @@ mod tests {
     #[test]
     fn a_tag_pushed_under_two_names_is_planned_once_and_carried_by_both() {
         let (dir, repo, c) = linear_history(2);
-        let git = |args: &[&str]| {
-            let output = std::process::Command::new("git")
-                .args(["-c", "user.name=T", "-c", "user.email=t@example.invalid"])
-                .args(args)
-                .current_dir(dir.path())
-                .output()
-                .unwrap();
-            assert!(output.status.success(), "git {args:?}: {output:?}");
-            let text = String::from_utf8(output.stdout).unwrap();
-            Oid::from_str(text.trim()).unwrap_or(Oid::zero())
-        };
+        // The object name git printed, if it printed one.
+        let git =
+            |args: &[&str]| Oid::from_str(git_in(dir.path(), args).trim()).unwrap_or(Oid::zero());
         std::fs::write(dir.path().join("key.txt"), "a tagged blob\n").unwrap();
         let blob = git(&["hash-object", "-w", "key.txt"]);
         git(&["tag", "-a", "-m", "release", "v1", &c[1].to_string()]);
