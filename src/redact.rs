@@ -224,6 +224,18 @@ mod tests {
         ["cio", "AbCdEfGhIjKlMnOpQrStUvWxYz012345"].concat()
     }
 
+    fn second_token() -> String {
+        ["cio", "ZyXwVuTsRqPoNmLkJiHgFeDcBa987654"].concat()
+    }
+
+    /// Secrets given by their spans and redacted forms.
+    fn masks(spans: &[(Range<usize>, &str)]) -> Vec<(Range<usize>, String)> {
+        spans
+            .iter()
+            .map(|(span, redacted)| (span.clone(), redacted.to_string()))
+            .collect()
+    }
+
     #[test]
     fn redaction_keeps_prefix_and_ends_only() {
         assert_eq!(redact_token(token().as_bytes()), "cioAbCd…2345");
@@ -274,7 +286,7 @@ mod tests {
     #[test]
     fn previews_redact_every_secret_and_mark_the_finding() {
         let first = token();
-        let second = ["cio", "ZyXwVuTsRqPoNmLkJiHgFeDcBa987654"].concat();
+        let second = second_token();
         let line = format!("a\t{first} b \x1b[31m={second}\r\n");
         let start = line.find(&first).unwrap();
         let secrets = [(start..start + first.len(), redact_token(first.as_bytes()))];
@@ -314,7 +326,7 @@ mod tests {
 
     #[test]
     fn secrets_that_touch_are_each_redacted() {
-        let secrets = [(0..5, "[a]".to_string()), (5..10, "[b]".to_string())];
+        let secrets = masks(&[(0..5, "[a]"), (5..10, "[b]")]);
         let preview = preview_line(b"AAAAABBBBB rest", &secrets, 1);
         assert_eq!(preview.text, "[a][b] rest");
         assert_eq!((preview.caret_column, preview.caret_width), (3, 3));
@@ -329,22 +341,14 @@ mod tests {
             "m".repeat(160),
             "S".repeat(44)
         );
-        let secrets = [
-            (0..10, "[t]".to_string()),
-            (10..170, "[m]".to_string()),
-            (171..215, "[s]".to_string()),
-        ];
+        let secrets = masks(&[(0..10, "[t]"), (10..170, "[m]"), (171..215, "[s]")]);
         assert_eq!(
             preview_line(after.as_bytes(), &secrets, 0).text,
             "[t][m] [s]…"
         );
 
         let before = format!("{} {}{}", "S".repeat(44), "m".repeat(160), "T".repeat(10));
-        let secrets = [
-            (0..44, "[s]".to_string()),
-            (45..205, "[m]".to_string()),
-            (205..215, "[t]".to_string()),
-        ];
+        let secrets = masks(&[(0..44, "[s]"), (45..205, "[m]"), (205..215, "[t]")]);
         let preview = preview_line(before.as_bytes(), &secrets, 2);
         assert_eq!(preview.text, "[s] [m][t]");
         assert_eq!(preview.caret_column, 7);
@@ -353,7 +357,7 @@ mod tests {
     #[test]
     fn a_cut_is_marked_where_the_line_goes_on_and_only_there() {
         let first = token();
-        let other = ["cio", "ZyXwVuTsRqPoNmLkJiHgFeDcBa987654"].concat();
+        let other = second_token();
         let red = redact_token(first.as_bytes());
         let finding = |line: &str| {
             let start = line.find(&first).unwrap();
@@ -383,11 +387,7 @@ mod tests {
             "n".repeat(150),
             "b".repeat(100)
         );
-        let secrets = [
-            (100..250, "[m]".to_string()),
-            (250..260, "[t]".to_string()),
-            (260..410, "[n]".to_string()),
-        ];
+        let secrets = masks(&[(100..250, "[m]"), (250..260, "[t]"), (260..410, "[n]")]);
         let preview = preview_line(line.as_bytes(), &secrets, 1);
         let shown = format!("…{}[m][t][n]{}…", "a".repeat(14), "b".repeat(14));
         assert_eq!(preview.text, shown);

@@ -312,6 +312,7 @@ pub fn find_in_credentials_file(content: &[u8]) -> Vec<(u32, Detection)> {
 mod tests {
     use super::*;
 
+    /// A well-formed API token, built from pieces so that none sits in the source whole.
     fn sample_token() -> String {
         ["cio", "Q7hdK2mZp9XvL4sT1wYbN6cRfG8jU3aE"].concat()
     }
@@ -469,7 +470,7 @@ mod tests {
 
     #[test]
     fn a_path_with_a_token_has_a_component_that_may_hold_one() {
-        let token = ["cio", "Q7hdK2mZp9XvL4sT1wYbN6cRfG8jU3aE"].concat();
+        let token = sample_token();
         for path in [
             format!("notes-{token}.txt"),
             format!("dir/{token}/file"),
@@ -512,7 +513,7 @@ mod tests {
 
     #[test]
     fn candidate_lines_are_numbered_like_all_lines() {
-        let token = ["cio", "Q7hdK2mZp9XvL4sT1wYbN6cRfG8jU3aE"].concat();
+        let token = sample_token();
         let text = format!(
             "a\n{token}\n\nb\nx cio y {token}\nCARGO_REGISTRY_TOKEN=1\nciox cio\nlast {token}"
         );
